@@ -1,0 +1,1 @@
+//! synod-models: stateright actors around synod::paxos (see the models issue).

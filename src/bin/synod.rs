@@ -1,0 +1,29 @@
+//! The `synod` command line. It exposes only subcommands that work.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// synod: a Paxos-replicated KV and lock service, and the harness that verifies it.
+#[derive(Parser, Debug)]
+#[command(name = "synod", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {}
+
+fn main() -> ExitCode {
+    // Usage errors exit 3: clap's own 2 would read as the verdict "unknown".
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 3 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {}
+}

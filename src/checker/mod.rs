@@ -1,0 +1,1 @@
+//! Linearizability checking of any system's histories (Wing & Gong, Lowe, P-compositionality).

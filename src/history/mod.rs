@@ -1,0 +1,1 @@
+//! Histories: operation and event types, readers and writers (JSONL, Jepsen EDN, Jepsen txt).

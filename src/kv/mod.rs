@@ -1,0 +1,1 @@
+//! The replicated key-value and lock state machine, a deterministic [`crate::paxos::StateMachine`].

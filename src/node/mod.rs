@@ -1,0 +1,1 @@
+//! The synod node: TCP transport, durable WAL, server threads, client.
