@@ -22,9 +22,31 @@ pub trait StateMachine:
     Clone + Debug + PartialEq + Eq + Hash + PartialOrd + Ord + Send + Sync + 'static
 {
     /// A command, carried in the log.
-    type Command: Clone + Debug + PartialEq + Eq + Hash + PartialOrd + Ord + Send + Sync + 'static;
+    type Command: Clone
+        + Debug
+        + PartialEq
+        + Eq
+        + Hash
+        + PartialOrd
+        + Ord
+        + Send
+        + Sync
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + 'static;
     /// The answer to a command.
-    type Response: Clone + Debug + PartialEq + Eq + Hash + PartialOrd + Ord + Send + Sync + 'static;
+    type Response: Clone
+        + Debug
+        + PartialEq
+        + Eq
+        + Hash
+        + PartialOrd
+        + Ord
+        + Send
+        + Sync
+        + serde::Serialize
+        + serde::de::DeserializeOwned
+        + 'static;
 
     /// Applies a chosen command. `now_ticks` is the log's clock: the leader's
     /// tick count carried in the log entry, made monotonic by the core (it never
