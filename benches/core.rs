@@ -7,11 +7,13 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use synod::paxos::{ClientRequest, ReadMode};
 use synod::sim::{AppendCommand, AppendLog, Lockstep};
 
-fn commands(n: u64, base: u64) -> Vec<ClientRequest<AppendCommand>> {
+/// `n` clients' next request each (one outstanding per client, as sessions
+/// require): client `i`'s `seq`-th command.
+fn commands(n: u64, seq: u64) -> Vec<ClientRequest<AppendCommand>> {
     (0..n)
         .map(|i| ClientRequest {
-            client_id: base + i,
-            seq: 1,
+            client_id: i + 1,
+            seq,
             command: AppendCommand::Put {
                 key: format!("key-{:012}", i).into_bytes(),
                 value: vec![b'v'; 64],
@@ -40,7 +42,7 @@ fn bench_commit(c: &mut Criterion) {
                 assert!(cluster.elect(1), "replica 1 is elected");
                 let mut elapsed = std::time::Duration::ZERO;
                 for it in 0..iters {
-                    let requests = commands(per_iter, (it + 1) << 32);
+                    let requests = commands(per_iter, it + 1);
                     let start = std::time::Instant::now();
                     for r in requests {
                         cluster.request(1, r);
