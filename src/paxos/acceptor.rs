@@ -170,7 +170,11 @@ impl<S: StateMachine> Replica<S> {
         }
         if from != self.config.id {
             self.leader_hint = Some(from);
-            self.reset_election_timer();
+            // An amnesiac replica keeps its election timer running under a
+            // healthy leader: its own ballot is its way back to voting.
+            if self.is_voting() {
+                self.reset_election_timer();
+            }
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);

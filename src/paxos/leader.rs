@@ -364,12 +364,11 @@ impl<S: StateMachine> Replica<S> {
                 }
             }
             Role::Follower => {
+                // An amnesiac replica stands too, as a proposer only (its own
+                // acceptor answers nothing): a ballot it starts is one that
+                // began after its restart, which is what it waits for.
                 if self.ticks - self.heard_ticks >= self.election_timeout_ticks {
-                    if self.is_voting() {
-                        self.start_election(out);
-                    } else {
-                        self.reset_election_timer();
-                    }
+                    self.start_election(out);
                 }
             }
         }

@@ -24,6 +24,26 @@ impl<S: StateMachine> Replica<S> {
         self.chosen.insert(slot, Arc::clone(&entry));
         out.ready.persist.push(Record::Chosen { slot, entry });
         self.advance_chosen_upto();
+        self.end_amnesia_as_leader(out);
+    }
+
+    /// An amnesiac leader (a proposer only) whose own post-restart ballot got
+    /// a slot chosen by a quorum of others has met Paxos Made Live's rule.
+    fn end_amnesia_as_leader(&mut self, out: &mut Out<S>) {
+        let (Some(amnesia), Role::Leader(l)) = (&self.amnesia, &self.role) else {
+            return;
+        };
+        if self.chosen_upto > l.first_slot
+            && amnesia.prepares_seen.contains(&l.ballot)
+            && !l.promisers.contains(&self.config.id)
+        {
+            let ballot = l.ballot;
+            self.amnesia = None;
+            if ballot > self.promised {
+                self.promised = ballot;
+                out.ready.persist.push(Record::Promise { ballot });
+            }
+        }
     }
 
     pub(crate) fn advance_chosen_upto(&mut self) {

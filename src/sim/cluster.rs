@@ -281,7 +281,13 @@ impl<S: StateMachine> Sim<S> {
                 .collect();
             if !dead.is_empty() {
                 let i = dead[self.rng.below(dead.len() as u64) as usize];
-                let wipe = self.rng.chance(self.config.wipe_per_mille);
+                // A disk is wiped only while every other replica votes: more
+                // amnesiac replicas than a quorum can spare can never recover.
+                let others_vote =
+                    self.nodes.iter().enumerate().all(|(j, n)| {
+                        j == i || n.replica.as_ref().is_some_and(|r| r.status().voting)
+                    });
+                let wipe = others_vote && self.rng.chance(self.config.wipe_per_mille);
                 self.restart(i, wipe)?;
             }
         } else if roll < crash + restart + tick {
