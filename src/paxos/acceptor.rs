@@ -4,13 +4,13 @@
 //! to a prepare request having a number greater than n. A promise and an
 //! acceptance are records of the step, durable before its messages leave, so
 //! a restarted acceptor still keeps them. An amnesiac acceptor (its records
-//! lost) answers nothing until the amnesia rule lets it vote again.
+//! lost) answers nothing until the amnesia rule (`leader.rs`) lets it vote.
 
 use std::sync::Arc;
 
 use super::ballot::{Ballot, NodeId, Slot};
 use super::message::{Message, Record, SharedEntry};
-use super::replica::{Out, Replica, Role, AMNESIA_PREPARES_KEPT};
+use super::replica::{Out, Replica, Role};
 use super::state_machine::StateMachine;
 
 impl<S: StateMachine> Replica<S> {
@@ -44,14 +44,8 @@ impl<S: StateMachine> Replica<S> {
         out: &mut Out<S>,
     ) {
         self.note_ballot(ballot);
-        if let Some(amnesia) = &mut self.amnesia {
-            // A phase 1 this incarnation saw start: if a slot is chosen in
-            // it without our vote, our forgotten promises no longer matter.
-            amnesia.prepares_seen.insert(ballot);
-            if amnesia.prepares_seen.len() > AMNESIA_PREPARES_KEPT {
-                amnesia.prepares_seen.pop_first();
-            }
-            return;
+        if self.amnesia.is_some() {
+            return; // an amnesiac acceptor promises nothing
         }
         if ballot < self.promised {
             self.send(
@@ -116,7 +110,9 @@ impl<S: StateMachine> Replica<S> {
         }
         if from != self.config.id {
             self.leader_hint = Some(from);
-            self.reset_election_timer();
+            if self.is_voting() {
+                self.reset_election_timer();
+            }
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
@@ -178,20 +174,7 @@ impl<S: StateMachine> Replica<S> {
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
-        if let Some(amnesia) = &self.amnesia {
-            // Paxos Made Live's rule: a complete instance (a slot chosen) of a
-            // ballot whose phase 1 started after our restart and did not count
-            // us. Its phase-1 quorum then reported every value a quorum could
-            // have chosen, so promising it and voting from here on is safe.
-            let complete = chosen_upto > first_slot;
-            if complete
-                && amnesia.prepares_seen.contains(&ballot)
-                && !promisers.contains(&self.config.id)
-            {
-                self.amnesia = None;
-                self.promise(ballot, out);
-            }
-        }
+        let _ = first_slot; // informative: the leadership's first slot
         self.learn_by_commit(ballot, chosen_upto, out);
         if self.chosen_upto < chosen_upto && from != self.config.id {
             self.send(

@@ -60,7 +60,16 @@ impl<S: StateMachine> Replica<S> {
             return; // stale, or more than any acceptor may hold
         }
         p.promises.insert(from, (snapshot_upto, accepted));
-        if self.config.effective_quorums().is_phase1(p.promises.len()) {
+        let enough = if self.amnesia.is_some() {
+            // The recovery round needs every other replica's promise: each
+            // persisted its own ballots before sending them, so a ballot above
+            // all their promises is above every ballot we may have promised
+            // before losing our records.
+            p.promises.len() + 1 >= self.config.members.len()
+        } else {
+            self.config.effective_quorums().is_phase1(p.promises.len())
+        };
+        if enough {
             self.become_leader(out);
         }
     }
@@ -71,12 +80,42 @@ impl<S: StateMachine> Replica<S> {
             return;
         };
         let skip_adopt = self.config.fault(|f| f.skip_adopt_highest_accepted);
-        // Slots below a promiser's snapshot are chosen: never propose there.
-        let start = p
+        let amnesiac = self.amnesia.is_some();
+        let max_snap = p
             .promises
             .values()
             .map(|(snap, _)| *snap)
-            .fold(p.first_slot.max(self.snapshot_upto), Slot::max);
+            .max()
+            .unwrap_or(0);
+        let min_snap = p
+            .promises
+            .values()
+            .map(|(snap, _)| *snap)
+            .min()
+            .unwrap_or(0);
+        if amnesiac && self.chosen_upto < max_snap {
+            // Recovery re-proposes every slot a peer has not snapshotted; we
+            // must know the chosen ones first. Catch up, stand again later.
+            if let Some((&peer, _)) = p.promises.iter().max_by_key(|(_, (s, _))| *s) {
+                self.known_chosen_upto = self.known_chosen_upto.max(max_snap);
+                self.send(
+                    peer,
+                    Message::Fetch {
+                        from_slot: self.chosen_upto,
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        // Slots below a promiser's snapshot are chosen: never propose there.
+        // An amnesiac leader's recovery round starts lower, at the first slot
+        // some peer still holds (below it, every peer's snapshot reports it).
+        let start = if amnesiac {
+            min_snap.max(self.snapshot_upto)
+        } else {
+            max_snap.max(p.first_slot).max(self.snapshot_upto)
+        };
         let mut highest: BTreeMap<Slot, (Ballot, SharedEntry<S::Command>)> = BTreeMap::new();
         for (_, accepted) in p.promises.values() {
             for (slot, b, entry) in accepted {
@@ -113,22 +152,29 @@ impl<S: StateMachine> Replica<S> {
             next_slot: end,
             promisers,
             in_flight: BTreeMap::new(),
-            heartbeat_due_ticks: self.ticks,
+            heartbeat_due_ticks: self.ticks + self.config.heartbeat_ticks,
             announced_upto: 0,
             read_round: 0,
             round_acks: BTreeMap::new(),
             reads: Vec::new(),
             tick_in_flight: BTreeSet::new(),
+            recovery: BTreeSet::new(),
         };
         let mut accepts = Vec::new();
         for slot in start..end {
-            if slot < self.chosen_upto || self.chosen.contains_key(&slot) {
-                continue;
+            let known = self.chosen.get(&slot).map(Arc::clone);
+            if !amnesiac && (slot < self.chosen_upto || known.is_some()) {
+                continue; // never propose at a slot known chosen
             }
-            let entry = match highest.remove(&slot) {
-                Some((_, e)) => e,
-                None => Arc::new(Entry::noop(log_ticks)),
+            // Recovery re-proposes a known chosen value itself (the same value:
+            // harmless), so that a quorum without us holds it in this ballot.
+            let entry = match (known, highest.remove(&slot)) {
+                (Some(e), _) | (None, Some((_, e))) => e,
+                (None, None) => Arc::new(Entry::noop(log_ticks)),
             };
+            if amnesiac {
+                leading.recovery.insert(slot);
+            }
             leading.in_flight.insert(
                 slot,
                 InFlight {
@@ -163,7 +209,8 @@ impl<S: StateMachine> Replica<S> {
                 );
             }
         }
-        self.heartbeat(out);
+        // Announce the leadership (and what is chosen) at once.
+        self.heartbeat_commit_only(out);
     }
 
     /// Proposes queued commands, a batch per slot, while the window allows.
@@ -232,6 +279,7 @@ impl<S: StateMachine> Replica<S> {
         f.acks.insert(from);
         if quorums.is_phase2(f.acks.len()) {
             let f = l.in_flight.remove(&slot).expect("present above");
+            l.recovery.remove(&slot);
             self.learn(slot, f.entry, out);
         }
     }
@@ -441,5 +489,33 @@ impl<S: StateMachine> Replica<S> {
                 self.send(to, message.clone(), out);
             }
         }
+    }
+
+    /// Paxos Made Live's rule, made precise. An amnesiac replica may vote
+    /// again once a complete instance that started after its restart ran
+    /// without it. Here: its own ballot `b`, begun after the restart, promised
+    /// by every other replica (so `b` is above every ballot anyone started,
+    /// hence above all we forgot promising), and every slot some peer still
+    /// holds re-accepted in `b` by a quorum of the others. Any later phase-1
+    /// quorum then meets one of those acceptors and learns every value we may
+    /// have accepted before; slots below are in every peer's snapshot.
+    pub(crate) fn end_amnesia_if_recovered(&mut self, out: &mut Out<S>) {
+        let (Some(_), Role::Leader(l)) = (&self.amnesia, &self.role) else {
+            return;
+        };
+        if !l.recovery.is_empty() {
+            return;
+        }
+        let ballot = l.ballot;
+        self.amnesia = None;
+        if ballot > self.promised {
+            self.promised = ballot;
+            out.ready
+                .persist
+                .push(super::message::Record::Promise { ballot });
+        }
+        out.ready
+            .persist
+            .push(super::message::Record::Amnesia { voting: true });
     }
 }

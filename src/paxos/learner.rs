@@ -19,31 +19,15 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         if let Role::Leader(l) = &mut self.role {
-            l.in_flight.remove(&slot);
+            // A recovery slot stays in flight until a quorum accepts it in
+            // this ballot, however else we learn it.
+            if !l.recovery.contains(&slot) {
+                l.in_flight.remove(&slot);
+            }
         }
         self.chosen.insert(slot, Arc::clone(&entry));
         out.ready.persist.push(Record::Chosen { slot, entry });
         self.advance_chosen_upto();
-        self.end_amnesia_as_leader(out);
-    }
-
-    /// An amnesiac leader (a proposer only) whose own post-restart ballot got
-    /// a slot chosen by a quorum of others has met Paxos Made Live's rule.
-    fn end_amnesia_as_leader(&mut self, out: &mut Out<S>) {
-        let (Some(amnesia), Role::Leader(l)) = (&self.amnesia, &self.role) else {
-            return;
-        };
-        if self.chosen_upto > l.first_slot
-            && amnesia.prepares_seen.contains(&l.ballot)
-            && !l.promisers.contains(&self.config.id)
-        {
-            let ballot = l.ballot;
-            self.amnesia = None;
-            if ballot > self.promised {
-                self.promised = ballot;
-                out.ready.persist.push(Record::Promise { ballot });
-            }
-        }
     }
 
     pub(crate) fn advance_chosen_upto(&mut self) {

@@ -248,6 +248,13 @@ pub enum Record<S: StateMachine> {
     },
     /// A snapshot; records of slots below its `upto` may be discarded.
     Snapshot(Arc<SnapshotImage<S>>),
+    /// The replica lost its state (`voting: false`, the first record of an
+    /// amnesiac replica) or has safely rejoined (`voting: true`). Recovery
+    /// honours the last one, so a crash mid-recovery stays amnesiac.
+    Amnesia {
+        /// Whether it votes again.
+        voting: bool,
+    },
 }
 
 /// One input to [`crate::paxos::Replica::step`].

@@ -80,6 +80,9 @@ pub(crate) struct Leading<S: StateMachine> {
     pub(crate) reads: Vec<PendingRead<S::Command>>,
     /// Tick commands proposed and not yet applied (not re-proposed meanwhile).
     pub(crate) tick_in_flight: BTreeSet<S::Command>,
+    /// An amnesiac leader's recovery round: slots it re-proposed that a
+    /// quorum of the others has not yet accepted in this ballot.
+    pub(crate) recovery: BTreeSet<Slot>,
 }
 
 /// The proposer's role.
@@ -91,15 +94,12 @@ pub(crate) enum Role<S: StateMachine> {
     Leader(Box<Leading<S>>),
 }
 
-/// An amnesiac replica's wait (Paxos Made Live, section 5.1): ballots whose
-/// prepare it saw after its restart.
+/// Marks a replica that lost its durable state and does not vote yet.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub(crate) struct Amnesia {
-    pub(crate) prepares_seen: BTreeSet<Ballot>,
+    /// Whether `Record::Amnesia { voting: false }` was handed to the driver.
+    pub(crate) recorded: bool,
 }
-
-/// The most post-restart prepares an amnesiac replica remembers.
-pub(crate) const AMNESIA_PREPARES_KEPT: usize = 64;
 
 /// A snapshot being received in chunks.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -245,14 +245,14 @@ impl<S: StateMachine> Replica<S> {
 
     /// A replica whose durable state was lost (disk wiped or corrupt): it
     /// starts from `initial_state`, catches up from peers, and votes in no
-    /// quorum until it learns a slot chosen in a ballot whose phase 1 started
-    /// after this restart without it (Paxos Made Live's rule).
+    /// quorum until a complete instance that started after its restart, run
+    /// without its vote, has made that safe (Paxos Made Live's rule; see
+    /// `leader.rs` for how this core makes "started after" and "complete"
+    /// precise). It needs every other replica reachable to rejoin.
     pub fn amnesiac(config: Config, initial_state: S) -> Result<Replica<S>, ConfigError> {
         let mut r = Replica::new(config, initial_state)?;
         if !r.config.fault(|f| f.ignore_amnesia_rule) {
-            r.amnesia = Some(Amnesia {
-                prepares_seen: BTreeSet::new(),
-            });
+            r.amnesia = Some(Amnesia { recorded: false });
         }
         Ok(r)
     }
@@ -269,6 +269,10 @@ impl<S: StateMachine> Replica<S> {
         let forget = r.config.fault(|f| f.forget_promises_on_restart);
         for (index, record) in records.into_iter().enumerate() {
             match record {
+                Record::Amnesia { voting } => {
+                    let ignore = r.config.fault(|f| f.ignore_amnesia_rule);
+                    r.amnesia = (!voting && !ignore).then_some(Amnesia { recorded: true });
+                }
                 Record::Promise { ballot } => {
                     if !forget {
                         r.promised = r.promised.max(ballot);
@@ -308,6 +312,13 @@ impl<S: StateMachine> Replica<S> {
     /// Takes one input; returns what to persist, then send.
     pub fn step(&mut self, input: Input<S>) -> Ready<S> {
         let mut out = Out::new();
+        if let Some(a) = &mut self.amnesia {
+            if !a.recorded {
+                // First of all: a crash from here on must restart amnesiac.
+                a.recorded = true;
+                out.ready.persist.push(Record::Amnesia { voting: false });
+            }
+        }
         match input {
             Input::Tick => self.on_tick(&mut out),
             Input::Request(request) => self.on_request(request, &mut out),
@@ -343,6 +354,7 @@ impl<S: StateMachine> Replica<S> {
             self.heartbeat_commit_only(&mut out);
         }
         self.apply_chosen(&mut out, true);
+        self.end_amnesia_if_recovered(&mut out);
         self.serve_reads(&mut out);
         out.ready
     }
@@ -489,6 +501,8 @@ impl<S: StateMachine> Replica<S> {
         self.chosen = self.chosen.split_off(&upto);
         if let Role::Leader(l) = &mut self.role {
             l.in_flight = l.in_flight.split_off(&upto);
+            // Our own snapshot now covers those: our promises report it.
+            l.recovery = l.recovery.split_off(&upto);
             l.next_slot = l.next_slot.max(upto);
         }
     }

@@ -126,6 +126,9 @@ pub struct Node<S: StateMachine> {
     pub replica: Option<Replica<S>>,
     /// Everything persisted, in order (compacted at snapshots).
     pub disk: Vec<Record<S>>,
+    /// Its disk was wiped and nothing has been persisted since: a restart
+    /// must again be amnesiac (an empty disk cannot say so itself).
+    pub wiped: bool,
 }
 
 /// A client with at most one request outstanding.
@@ -156,6 +159,8 @@ pub struct Sim<S: StateMachine> {
     ghost: BTreeMap<Slot, (NodeId, SharedEntry<S::Command>)>,
     replies: Vec<(NodeId, ClientReply<S::Response>)>,
     stats: SimStats,
+    /// Every event, when tracing (for reading a failing seed's story).
+    trace: Option<Vec<String>>,
 }
 
 impl<S: StateMachine> Sim<S> {
@@ -180,6 +185,7 @@ impl<S: StateMachine> Sim<S> {
                 replica: Some(Replica::new(c.clone(), initial.clone())?),
                 config: c,
                 disk: Vec::new(),
+                wiped: false,
             });
         }
         let clients = (0..config.clients as u64)
@@ -202,7 +208,24 @@ impl<S: StateMachine> Sim<S> {
             ghost: BTreeMap::new(),
             replies: Vec::new(),
             stats: SimStats::default(),
+            trace: None,
         })
+    }
+
+    /// Starts recording every event (inputs, outputs, crashes, restarts).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// The events recorded since `enable_trace`.
+    pub fn trace(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn note(&mut self, event: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.trace {
+            t.push(format!("{:>6} {}", self.stats.steps, event()));
+        }
     }
 
     /// The replicas.
@@ -274,6 +297,8 @@ impl<S: StateMachine> Sim<S> {
                 let i = live[self.rng.below(live.len() as u64) as usize];
                 self.nodes[i].replica = None;
                 self.stats.crashes += 1;
+                let id = self.nodes[i].id;
+                self.note(|| format!("crash {id}"));
             }
         } else if roll < crash + restart {
             let dead: Vec<usize> = (0..self.nodes.len())
@@ -326,9 +351,12 @@ impl<S: StateMachine> Sim<S> {
     /// Restarts replica `i` from its disk, or amnesiac from nothing.
     fn restart(&mut self, i: usize, wipe: bool) -> Result<(), Violation> {
         let node = &mut self.nodes[i];
-        let replica = if wipe {
+        if wipe {
             node.disk.clear();
-            self.stats.wipes += 1;
+            node.wiped = true;
+        }
+        let replica = if node.wiped {
+            self.stats.wipes += u64::from(wipe);
             Replica::amnesiac(node.config.clone(), self.initial.clone())
                 .expect("config validated at start")
         } else {
@@ -337,15 +365,27 @@ impl<S: StateMachine> Sim<S> {
                 .expect("the simulated disk holds exactly what was persisted")
         };
         node.replica = Some(replica);
+        let id = node.id;
+        self.note(|| format!("restart {id} wiped={wipe}"));
         self.check_node(i)
     }
 
     /// Steps replica `i`: persist its records, then send, then check.
     fn input(&mut self, i: usize, input: Input<S>) -> Result<(), Violation> {
+        if self.trace.is_some() {
+            let id = self.nodes[i].id;
+            let line = format!("{id} <- {input:?}");
+            self.note(|| line);
+        }
         let Some(replica) = self.nodes[i].replica.as_mut() else {
             return Ok(());
         };
         let ready = replica.step(input);
+        if let Some(t) = &mut self.trace {
+            if !ready.is_empty() {
+                t.push(format!("       -> {ready:?} status {:?}", replica.status()));
+            }
+        }
         self.stats.chosen = self.stats.chosen.max(replica.status().chosen_upto);
         let id = self.nodes[i].id;
         // The rule: records are durable before any message or reply leaves.
@@ -355,13 +395,14 @@ impl<S: StateMachine> Sim<S> {
             }
         }
         let node = &mut self.nodes[i];
+        node.wiped &= ready.persist.is_empty();
         for record in ready.persist {
             if let Record::Snapshot(image) = &record {
                 let upto = image.upto;
                 node.disk.retain(|r| match r {
                     Record::Accept { slot, .. } | Record::Chosen { slot, .. } => *slot >= upto,
                     Record::Snapshot(_) => false,
-                    Record::Promise { .. } => true,
+                    Record::Promise { .. } | Record::Amnesia { .. } => true,
                 });
             }
             node.disk.push(record);
