@@ -141,7 +141,7 @@ impl<S: StateMachine> Replica<S> {
         &mut self,
         from: NodeId,
         ballot: Ballot,
-        first_slot: Slot,
+        _first_slot: Slot,
         chosen_upto: Slot,
         read_round: u64,
         promisers: Vec<NodeId>,
@@ -174,7 +174,6 @@ impl<S: StateMachine> Replica<S> {
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
-        let _ = first_slot; // informative: the leadership's first slot
         self.learn_by_commit(ballot, chosen_upto, out);
         if self.chosen_upto < chosen_upto && from != self.config.id {
             self.send(
