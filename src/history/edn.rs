@@ -39,39 +39,70 @@ pub(crate) struct Parser<'a> {
     line_start: usize,
 }
 
-/// Bytes that end a token (whitespace, commas, brackets, quotes, comments).
-fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\r' | b'\n' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
-    )
+/// Byte classes, looked up once per byte in the hot loops.
+const DELIMITER: u8 = 1;
+const SYMBOL: u8 = 2;
+
+const fn byte_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let delimiter = matches!(
+            c,
+            b' ' | b'\t'
+                | b'\r'
+                | b'\n'
+                | b','
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'"'
+                | b';'
+        );
+        // Any non-ASCII byte may be part of a symbol: UTF-8 is validated when
+        // the token becomes a string.
+        let symbol = c.is_ascii_alphanumeric()
+            || c >= 0x80
+            || matches!(
+                c,
+                b'.' | b'*'
+                    | b'+'
+                    | b'!'
+                    | b'-'
+                    | b'_'
+                    | b'?'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'='
+                    | b'<'
+                    | b'>'
+                    | b'/'
+                    | b':'
+                    | b'#'
+                    | b'\''
+                    | b'|'
+            );
+        t[b] = (if delimiter { DELIMITER } else { 0 }) | (if symbol { SYMBOL } else { 0 });
+        b += 1;
+    }
+    t
 }
 
-/// Bytes allowed inside a symbol or keyword (any non-ASCII byte: UTF-8 is
-/// validated when the token becomes a string).
+static CLASSES: [u8; 256] = byte_classes();
+
+/// Bytes that end a token (whitespace, commas, brackets, quotes, comments).
+fn is_delimiter(b: u8) -> bool {
+    CLASSES[b as usize] & DELIMITER != 0
+}
+
+/// Bytes allowed inside a symbol or keyword.
 fn is_symbol_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || b >= 0x80
-        || matches!(
-            b,
-            b'.' | b'*'
-                | b'+'
-                | b'!'
-                | b'-'
-                | b'_'
-                | b'?'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'='
-                | b'<'
-                | b'>'
-                | b'/'
-                | b':'
-                | b'#'
-                | b'\''
-                | b'|'
-        )
+    CLASSES[b as usize] & SYMBOL != 0
 }
 
 impl<'a> Parser<'a> {
@@ -347,18 +378,32 @@ impl<'a> Parser<'a> {
         if self.peek() == Some(b':') {
             self.pos += 1; // `::auto-resolved`
         }
-        let token = self.token();
+        let start = self.pos;
+        let buf = self.buf;
+        let mut ascii = true;
+        while let Some(&b) = buf.get(self.pos) {
+            if !is_symbol_byte(b) {
+                break;
+            }
+            ascii &= b < 0x80;
+            self.pos += 1;
+        }
+        if let Some(&b) = buf.get(self.pos).filter(|&&b| !is_delimiter(b)) {
+            return Err(self.error_at(
+                at,
+                format!("invalid character `{}` in keyword", b.escape_ascii()),
+            ));
+        }
+        let token = &buf[start..self.pos];
         if token.is_empty() {
             return Err(self.error_at(
                 at,
                 format!("expected a keyword name after `:`, found {}", self.found()),
             ));
         }
-        if let Some(&bad) = token.iter().find(|&&b| !is_symbol_byte(b)) {
-            return Err(self.error_at(
-                at,
-                format!("invalid character `{}` in keyword", bad.escape_ascii()),
-            ));
+        if ascii {
+            // All bytes are ASCII: valid UTF-8 without a second look.
+            return Ok(std::str::from_utf8(token).unwrap_or_default());
         }
         self.utf8(token, at)
     }
@@ -500,6 +545,9 @@ impl<'a> Parser<'a> {
 
     /// A number: integer (optional `N`), float (optional `M`) or ratio.
     fn number(&mut self) -> Result<Value, ParseError> {
+        if let Some(i) = self.small_integer() {
+            return Ok(Value::from(i));
+        }
         let at = self.mark();
         let token = self.token();
         let text = std::str::from_utf8(token).unwrap_or("");
@@ -533,6 +581,34 @@ impl<'a> Parser<'a> {
             Some(x) => Ok(Value::Number(x)),
             None => Err(self.error_at(at, bad())),
         }
+    }
+
+    /// Fast path for the common integer: optional `-`, up to 18 digits, then
+    /// a delimiter. `None` (position unchanged) for anything else.
+    fn small_integer(&mut self) -> Option<i64> {
+        let buf = self.buf;
+        let mut i = self.pos;
+        let negative = buf.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let digits_start = i;
+        let mut n: i64 = 0;
+        while let Some(&b) = buf.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            n = n * 10 + i64::from(b - b'0');
+            i += 1;
+            if i - digits_start > 18 {
+                return None;
+            }
+        }
+        if i == digits_start || buf.get(i).is_some_and(|&b| !is_delimiter(b)) {
+            return None;
+        }
+        self.pos = i;
+        Some(if negative { -n } else { n })
     }
 
     /// Parses one operation map (optionally tagged, e.g.
@@ -624,6 +700,9 @@ impl<'a> Parser<'a> {
 
     /// The value of `:process`: an integer, `:nemesis`, or another name.
     pub(crate) fn process(&mut self) -> Result<Process, ParseError> {
+        if let Some(i) = self.small_integer() {
+            return Ok(Process::Client(i));
+        }
         let at = self.mark();
         match self.value(1)? {
             Value::Number(n) => match n.as_i64() {

@@ -75,9 +75,7 @@ pub fn read_str(text: &str, opts: &ReadOptions) -> Result<History, HistoryError>
         },
         true,
     )?;
-    Ok(History {
-        events: driver.events,
-    })
+    Ok(driver.finish())
 }
 
 /// Reads a history from any reader, block by block; `name` names it in
@@ -140,9 +138,7 @@ pub fn read_reader<R: Read>(
         };
         target = buf.len() + BLOCK_BYTES.max(buf.len());
     }
-    Ok(History {
-        events: driver.events,
-    })
+    Ok(driver.finish())
 }
 
 /// Reads until `buf` holds `target` bytes or the input ends.
@@ -340,6 +336,14 @@ impl<'o> Driver<'o> {
             events: Vec::new(),
             base_line: 0,
             edn: EdnState::Start,
+        }
+    }
+
+    /// The history read, without spare capacity.
+    fn finish(mut self) -> History {
+        self.events.shrink_to_fit();
+        History {
+            events: self.events,
         }
     }
 
