@@ -34,6 +34,26 @@ pub const BLOCK_BYTES: usize = 16 << 20;
 /// Bytes of a block parsed by one task.
 pub const CHUNK_BYTES: usize = 512 << 10;
 
+/// How input is cut: blocks read at a time, and chunks parsed in parallel.
+/// The result never depends on it (the tests check this with tiny sizes);
+/// only speed and memory do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chunking {
+    /// Bytes read per block (at least 1).
+    pub block_bytes: usize,
+    /// Bytes per parallel chunk (at least 1).
+    pub chunk_bytes: usize,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Chunking {
+            block_bytes: BLOCK_BYTES,
+            chunk_bytes: CHUNK_BYTES,
+        }
+    }
+}
+
 /// Reads a history file. With [`Format::Auto`], the format is the one the
 /// extension names (`.jsonl`/`.json`, `.edn`, `.txt`/`.log`), else the one
 /// the first non-blank character suggests.
@@ -61,10 +81,22 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
 /// # Errors
 /// As [`read_file`].
 pub fn read_str(text: &str, opts: &ReadOptions) -> Result<History, HistoryError> {
+    read_str_chunked(text, opts, Chunking::default())
+}
+
+/// [`read_str`] with explicit chunking (for tests and tuning).
+///
+/// # Errors
+/// As [`read_file`].
+pub fn read_str_chunked(
+    text: &str,
+    opts: &ReadOptions,
+    chunking: Chunking,
+) -> Result<History, HistoryError> {
     let bytes = text.as_bytes();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let format = resolve(opts.format, bytes, "<string>")?;
-    let mut driver = Driver::new("<string>", opts);
+    let mut driver = Driver::new("<string>", opts, chunking.chunk_bytes);
     driver.round(
         format,
         bytes,
@@ -84,15 +116,29 @@ pub fn read_str(text: &str, opts: &ReadOptions) -> Result<History, HistoryError>
 /// # Errors
 /// As [`read_file`].
 pub fn read_reader<R: Read>(
-    mut reader: R,
+    reader: R,
     name: &str,
     opts: &ReadOptions,
 ) -> Result<History, HistoryError> {
+    read_reader_chunked(reader, name, opts, Chunking::default())
+}
+
+/// [`read_reader`] with explicit chunking (for tests and tuning).
+///
+/// # Errors
+/// As [`read_file`].
+pub fn read_reader_chunked<R: Read>(
+    mut reader: R,
+    name: &str,
+    opts: &ReadOptions,
+    chunking: Chunking,
+) -> Result<History, HistoryError> {
+    let block_bytes = chunking.block_bytes.max(1);
     let io_error = |source| HistoryError::Io {
         file: name.to_string(),
         source,
     };
-    let mut driver = Driver::new(name, opts);
+    let mut driver = Driver::new(name, opts, chunking.chunk_bytes);
     let mut buf: Vec<u8> = Vec::new();
     let mut start = Mark {
         pos: 0,
@@ -100,7 +146,7 @@ pub fn read_reader<R: Read>(
         line_start: 0,
     };
     let mut eof = false;
-    let mut target = BLOCK_BYTES;
+    let mut target = block_bytes;
     let mut format = None;
     loop {
         fill(&mut reader, &mut buf, target, &mut eof).map_err(io_error)?;
@@ -111,7 +157,7 @@ pub fn read_reader<R: Read>(
                 Some(i) => i + 1,
                 None => {
                     // One line longer than the block: read more of it.
-                    target = buf.len() + BLOCK_BYTES.max(buf.len());
+                    target = buf.len() + block_bytes.max(buf.len());
                     continue;
                 }
             }
@@ -136,7 +182,7 @@ pub fn read_reader<R: Read>(
             line: 0,
             line_start: 0,
         };
-        target = buf.len() + BLOCK_BYTES.max(buf.len());
+        target = buf.len() + block_bytes.max(buf.len());
     }
     Ok(driver.finish())
 }
@@ -326,16 +372,18 @@ struct Driver<'o> {
     /// The 0-based line of the current block's first byte.
     base_line: usize,
     edn: EdnState,
+    chunk_bytes: usize,
 }
 
 impl<'o> Driver<'o> {
-    fn new(name: &str, opts: &'o ReadOptions) -> Self {
+    fn new(name: &str, opts: &'o ReadOptions, chunk_bytes: usize) -> Self {
         Driver {
             name: name.to_string(),
             opts,
             events: Vec::new(),
             base_line: 0,
             edn: EdnState::Start,
+            chunk_bytes: chunk_bytes.max(1),
         }
     }
 
@@ -395,7 +443,7 @@ impl<'o> Driver<'o> {
         parse_line: LineParser,
     ) -> Result<Mark, HistoryError> {
         let independent = self.opts.independent;
-        let bounds = chunks(block, start.pos, CHUNK_BYTES);
+        let bounds = chunks(block, start.pos, self.chunk_bytes);
         let results: Vec<_> = bounds
             .par_iter()
             .map(|&(s, e)| parse_lines(&block[s..e], independent, parse_line))
@@ -444,7 +492,7 @@ impl<'o> Driver<'o> {
             _ => return self.after_close(block, cursor, eof),
         };
         let independent = self.opts.independent;
-        let bounds = chunks(block, cursor.pos, CHUNK_BYTES);
+        let bounds = chunks(block, cursor.pos, self.chunk_bytes);
         let first = cursor;
         let mut spans: Vec<Option<Span>> = bounds
             .par_iter()
