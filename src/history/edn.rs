@@ -438,8 +438,14 @@ impl<'a> Parser<'a> {
         self.pos = i;
         loop {
             let Some(&b) = buf.get(self.pos) else {
-                self.pos = buf.len();
-                return Err(self.error_at(self.mark(), format!("expected `\"` to end the string opened at line {} column {}, found end of input", open.line + 1, self.error_at(open, String::new()).column)));
+                // Reported where the string opens; still an end-of-input
+                // error, so that a string cut by a chunk boundary is resumed.
+                let mut e = self.error_at(
+                    open,
+                    "expected `\"` to end this string, found end of input".to_string(),
+                );
+                e.eof = true;
+                return Err(e);
             };
             self.pos += 1;
             match b {

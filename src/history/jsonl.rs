@@ -89,6 +89,17 @@ pub(crate) fn parse_line(
         let end = byte.min(text.len());
         text[..end].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1
     };
+    if trimmed[0] != b'{' {
+        return Err(ParseError {
+            line,
+            column: at_column(lead),
+            message: format!(
+                "expected a JSON object, found {}",
+                super::edn::describe(trimmed)
+            ),
+            eof: false,
+        });
+    }
     let raw: RawEvent = serde_json::from_slice(trimmed).map_err(|e| ParseError {
         line,
         // serde's column is 1-based within the trimmed text, in bytes.
