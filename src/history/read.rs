@@ -73,7 +73,10 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
             opts.format = f;
         }
     }
-    read_reader(file, &name, &opts)
+    // The size lets the reader reserve the event vector once, from the
+    // events per byte of the first block, instead of growing it.
+    let size_hint = file.metadata().ok().map(|m| m.len());
+    read_stream(file, &name, &opts, Chunking::default(), size_hint)
 }
 
 /// Reads a history held in a string (named `<string>` in errors).
@@ -128,12 +131,25 @@ pub fn read_reader<R: Read>(
 /// # Errors
 /// As [`read_file`].
 pub fn read_reader_chunked<R: Read>(
-    mut reader: R,
+    reader: R,
     name: &str,
     opts: &ReadOptions,
     chunking: Chunking,
 ) -> Result<History, HistoryError> {
+    read_stream(reader, name, opts, chunking, None)
+}
+
+/// The block loop behind [`read_reader`] and [`read_file`]; `size_hint` is
+/// the input's size when known.
+fn read_stream<R: Read>(
+    mut reader: R,
+    name: &str,
+    opts: &ReadOptions,
+    chunking: Chunking,
+    size_hint: Option<u64>,
+) -> Result<History, HistoryError> {
     let block_bytes = chunking.block_bytes.max(1);
+    let mut bytes_done: u64 = 0;
     let io_error = |source| HistoryError::Io {
         file: name.to_string(),
         source,
@@ -175,6 +191,12 @@ pub fn read_reader_chunked<R: Read>(
         }
         // Keep the unparsed rest from the start of its line.
         let consumed = resume.line_start;
+        if bytes_done == 0 && consumed > 0 {
+            if let Some(size) = size_hint {
+                driver.reserve_for(size, consumed as u64);
+            }
+        }
+        bytes_done += consumed as u64;
         buf.drain(..consumed);
         driver.base_line += resume.line;
         start = Mark {
@@ -393,6 +415,18 @@ impl<'o> Driver<'o> {
         History {
             events: self.events,
         }
+    }
+
+    /// Reserves room for the events of an input of `size` bytes, given that
+    /// its first `done` bytes held the events read so far (with a margin:
+    /// unused capacity is never touched, so it costs address space only,
+    /// and [`Driver::finish`] gives it back).
+    fn reserve_for(&mut self, size: u64, done: u64) {
+        let per_byte = self.events.len() as f64 / done as f64;
+        let estimate = (per_byte * size as f64 * 1.1) as usize;
+        let estimate = estimate.min(self.opts.max_events);
+        self.events
+            .reserve(estimate.saturating_sub(self.events.len()));
     }
 
     /// Converts an error whose line 0 is the block's line `line0`.
