@@ -395,6 +395,8 @@ struct Driver<'o> {
     base_line: usize,
     edn: EdnState,
     chunk_bytes: usize,
+    /// Parsed spans waiting to be moved into `events`, with their line shift.
+    queue: Vec<(Vec<Event>, usize)>,
 }
 
 impl<'o> Driver<'o> {
@@ -406,6 +408,7 @@ impl<'o> Driver<'o> {
             base_line: 0,
             edn: EdnState::Start,
             chunk_bytes: chunk_bytes.max(1),
+            queue: Vec::new(),
         }
     }
 
@@ -434,11 +437,15 @@ impl<'o> Driver<'o> {
         e.into_history_error(&self.name, self.base_line + line0 + 1)
     }
 
-    /// Appends events whose lines are relative to the block's line `line0`,
-    /// enforcing the event limit.
+    /// Queues events whose lines are relative to the block's line `line0`,
+    /// enforcing the event limit; [`Driver::flush`] moves them into place.
     fn push(&mut self, events: Vec<Event>, line0: usize) -> Result<(), HistoryError> {
         let shift = self.base_line + line0;
-        let room = self.opts.max_events.saturating_sub(self.events.len());
+        let queued: usize = self.queue.iter().map(|(q, _)| q.len()).sum();
+        let room = self
+            .opts
+            .max_events
+            .saturating_sub(self.events.len() + queued);
         if events.len() > room {
             return Err(HistoryError::TooManyEvents {
                 file: self.name.clone(),
@@ -446,12 +453,40 @@ impl<'o> Driver<'o> {
                 limit: self.opts.max_events,
             });
         }
-        self.events.reserve(events.len());
-        self.events.extend(events.into_iter().map(|mut e| {
-            e.line += shift;
-            e
-        }));
+        if !events.is_empty() {
+            self.queue.push((events, shift));
+        }
         Ok(())
+    }
+
+    /// Moves the queued events to the end of the history, in parallel, each
+    /// span into its own part of the vector's spare capacity: a block's
+    /// events are a few hundred MiB for big histories, too many to copy (and
+    /// page in) on one thread while the other cores wait.
+    fn flush(&mut self) {
+        let queue = std::mem::take(&mut self.queue);
+        let total: usize = queue.iter().map(|(q, _)| q.len()).sum();
+        self.events.reserve(total);
+        let old = self.events.len();
+        let mut spare = &mut self.events.spare_capacity_mut()[..total];
+        let mut parts = Vec::with_capacity(queue.len());
+        for (events, shift) in queue {
+            let (part, rest) = std::mem::take(&mut spare).split_at_mut(events.len());
+            parts.push((part, events, shift));
+            spare = rest;
+        }
+        parts.into_par_iter().for_each(|(part, events, shift)| {
+            for (slot, mut event) in part.iter_mut().zip(events) {
+                event.line += shift;
+                slot.write(event);
+            }
+        });
+        // SAFETY: the parts tile the first `total` spare slots (each part is
+        // exactly as long as its event vector, and the zip wrote every
+        // slot), so the `total` elements after `old` are initialized. Had a
+        // task panicked, this line would not run: the events would leak,
+        // never be read uninitialized.
+        unsafe { self.events.set_len(old + total) };
     }
 
     /// Parses `block` from `start`; returns where the next block resumes.
@@ -463,11 +498,13 @@ impl<'o> Driver<'o> {
         start: Mark,
         eof: bool,
     ) -> Result<Mark, HistoryError> {
-        match format {
+        let resume = match format {
             Format::Jsonl => self.line_round(block, start, jsonl::parse_line),
             Format::Txt => self.line_round(block, start, txt::parse_line),
             Format::Edn | Format::Auto => self.edn_round(block, start, eof),
-        }
+        }?;
+        self.flush();
+        Ok(resume)
     }
 
     fn line_round(
