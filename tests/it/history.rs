@@ -2,6 +2,7 @@
 //! writers round trip, malformed input rejected with a position, no panic on
 //! garbage, the Knossos reference histories read.
 
+mod cli;
 mod formats;
 mod malformed;
 mod reference;

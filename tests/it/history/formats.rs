@@ -505,6 +505,21 @@ fn awkward_edn(history: &History, layout: &[u8]) -> String {
     out
 }
 
+/// A reader that hands out a few bytes at a time, as a pipe may.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        Ok(n)
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -522,7 +537,8 @@ proptest! {
         let chunking = Chunking { block_bytes: block, chunk_bytes: chunk };
         let chunked = read_str_chunked(&text, &opts(Format::Edn), chunking).unwrap();
         prop_assert_eq!(&chunked, &whole);
-        let streamed = read_reader_chunked(text.as_bytes(), "<bytes>", &opts(Format::Edn), chunking).unwrap();
+        let trickle = Trickle { bytes: text.as_bytes(), step: 1 + seed as usize % 5 };
+        let streamed = read_reader_chunked(trickle, "<bytes>", &opts(Format::Edn), chunking).unwrap();
         prop_assert_eq!(&streamed, &whole);
         // The same for the line formats.
         let mut jsonl = Vec::new();
