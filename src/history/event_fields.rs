@@ -58,8 +58,8 @@ pub(crate) fn kind_from_name(name: &str) -> Option<EventKind> {
 ///   operations (a nemesis operation without one gets `""`, and a nemesis `f`
 ///   that is not a name is kept as its JSON text);
 /// - with `independent`, a client operation without a `key` field must have
-///   a `[key value]` value, which is split; with a `key` field, the value is
-///   kept as it is.
+///   a `[key value]` value, which is split (except a fail or info with a nil
+///   value, kept keyless); with a `key` field, the value is kept as it is.
 pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldError> {
     let Some(process) = fields.process else {
         return Err(error(
@@ -93,7 +93,11 @@ pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldEr
     };
     let mut key = fields.key.filter(|k| !k.is_null());
     let mut value = fields.value.unwrap_or(Value::Null);
-    if independent && client && key.is_none() {
+    // A fail or info completion may carry nil instead of its tuple (a
+    // client that crashed before it knew its result): it stays keyless,
+    // and pairs with its invoke by process.
+    let keyless_completion = matches!(kind, EventKind::Fail | EventKind::Info) && value.is_null();
+    if independent && client && key.is_none() && !keyless_completion {
         match value {
             Value::Array(mut pair) if pair.len() == 2 => {
                 value = pair.pop().unwrap_or(Value::Null);

@@ -164,8 +164,13 @@ fn independent_tuples_become_key_and_value_unless_a_key_field_wins() {
     };
     let text = "{:process 0 :type :invoke :f :write :value [7 3]}\n\
                 {:process 0 :type :ok :f :write :key 9 :value [7 3]}\n\
-                {:process :nemesis :type :info :f :start :value nil}\n";
+                {:process :nemesis :type :info :f :start :value nil}\n\
+                {:process 0 :type :info :f :write :value nil}\n";
     let h = read_str(text, &independent).unwrap();
+    assert_eq!(
+        (h.events[3].key.clone(), h.events[3].value.clone()),
+        (None, Value::Null)
+    );
     assert_eq!(
         (h.events[0].key.clone(), h.events[0].value.clone()),
         (Some(json!(7)), json!(3))

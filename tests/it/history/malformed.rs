@@ -130,6 +130,12 @@ fn independent_history_without_tuples_is_rejected_at_the_value() {
         err.to_string(),
         "<string>:1:43: expected a [key value] tuple (independent history), found 5"
     );
+    // A nil is no tuple either, except on a fail or info completion.
+    let err = read_str("{:process 0 :type :ok :f :read :value nil}", &opts).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "<string>:1:39: expected a [key value] tuple (independent history), found null"
+    );
 }
 
 #[test]
