@@ -24,8 +24,8 @@ mod write;
 pub use error::HistoryError;
 pub use options::{format_from_extension, Format, ReadOptions, DEFAULT_MAX_EVENTS};
 pub use read::{
-    read_file, read_reader, read_reader_chunked, read_str, read_str_chunked, Chunking, BLOCK_BYTES,
-    CHUNK_BYTES,
+    file_format, parse_edn_value, read_file, read_reader, read_reader_chunked, read_str,
+    read_str_chunked, Chunking, BLOCK_BYTES, CHUNK_BYTES,
 };
 pub use types::{Event, EventKind, History, Process, Value};
 pub use write::{

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use super::edn::{Mark, Parser};
 use super::error::{HistoryError, ParseError};
 use super::options::{format_from_extension, sniff, Format, ReadOptions};
-use super::types::{Event, History};
+use super::types::{Event, History, Value};
 use super::{jsonl, txt};
 
 /// Bytes of input read per block (more when one element is larger).
@@ -77,6 +77,62 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
     // events per byte of the first block, instead of growing it.
     let size_hint = file.metadata().ok().map(|m| m.len());
     read_stream(file, &name, &opts, Chunking::default(), size_hint)
+}
+
+/// The format [`read_file`] reads `path` as: `format` unless it is
+/// [`Format::Auto`], else the one the extension names, else the one the
+/// first non-blank characters suggest (`{"` starts JSONL).
+///
+/// # Errors
+/// [`HistoryError::Io`] when the file cannot be read,
+/// [`HistoryError::UnknownFormat`] when no format fits.
+pub fn file_format(path: &Path, format: Format) -> Result<Format, HistoryError> {
+    if format != Format::Auto {
+        return Ok(format);
+    }
+    if let Some(f) = format_from_extension(path) {
+        return Ok(f);
+    }
+    let name = path.display().to_string();
+    let io_error = |source| HistoryError::Io {
+        file: name.clone(),
+        source,
+    };
+    let mut start = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut start))
+        .map_err(io_error)?;
+    let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
+    resolve(Format::Auto, start, &name)
+}
+
+/// Parses one EDN value filling `text` (blanks and comments around it
+/// allowed), mapped onto JSON's data model as in histories: for literals
+/// such as a checker's initial state (`{:x 0 :y 0}`). Errors name the input
+/// `<value>`.
+///
+/// # Errors
+/// [`HistoryError::Syntax`] with the line and column.
+pub fn parse_edn_value(text: &str) -> Result<Value, HistoryError> {
+    let bytes = text.as_bytes();
+    let mut p = Parser::new(
+        bytes,
+        Mark {
+            pos: 0,
+            line: 0,
+            line_start: 0,
+        },
+    );
+    let parsed = (|| {
+        p.skip_ws(0)?;
+        let v = p.value(0)?;
+        p.skip_ws(0)?;
+        if !p.at_end() {
+            return Err(p.expected("the end of the value"));
+        }
+        Ok(v)
+    })();
+    parsed.map_err(|e| e.into_history_error("<value>", 1))
 }
 
 /// Reads a history held in a string (named `<string>` in errors).

@@ -553,3 +553,43 @@ proptest! {
         prop_assert_eq!(chunked, whole);
     }
 }
+
+#[test]
+fn edn_literals_parse_as_values_and_junk_after_them_is_an_error() {
+    use synod::history::parse_edn_value;
+    assert_eq!(
+        parse_edn_value(" {:x 0 :y 0} ; init").unwrap(),
+        json!({"x": 0, "y": 0})
+    );
+    assert_eq!(parse_edn_value("nil").unwrap(), Value::Null);
+    assert_eq!(
+        parse_edn_value("[1 2] 3").unwrap_err().to_string(),
+        "<value>:1:7: expected the end of the value, found `3`"
+    );
+    assert_eq!(
+        parse_edn_value("").unwrap_err().to_string(),
+        "<value>:1:1: expected a value, found end of input"
+    );
+}
+
+#[test]
+fn file_format_follows_the_flag_then_the_extension_then_the_content() {
+    use synod::history::file_format;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("h.data");
+    std::fs::write(&data, "\n  {\"process\":0}").unwrap();
+    assert_eq!(file_format(&data, Format::Auto).unwrap(), Format::Jsonl);
+    assert_eq!(file_format(&data, Format::Txt).unwrap(), Format::Txt);
+    std::fs::write(&data, "{:process 0}").unwrap();
+    assert_eq!(file_format(&data, Format::Auto).unwrap(), Format::Edn);
+    std::fs::write(&data, "INFO x - 1\t:invoke\t:read\tnil").unwrap();
+    assert_eq!(file_format(&data, Format::Auto).unwrap(), Format::Txt);
+    assert_eq!(
+        file_format(&dir.path().join("absent.edn"), Format::Auto).unwrap(),
+        Format::Edn
+    );
+    assert!(matches!(
+        file_format(&dir.path().join("absent"), Format::Auto),
+        Err(HistoryError::Io { .. })
+    ));
+}
