@@ -4,5 +4,6 @@
 
 mod cli;
 mod formats;
+mod generator;
 mod malformed;
 mod reference;
