@@ -193,47 +193,43 @@ pub fn generate_kv(opts: &GenOptions) -> Result<History, GenError> {
     }
     plan.sort_by(|a, b| a.effect.total_cmp(&b.effect));
     apply(&mut plan, opts.keys, opts.invalid);
-    let mut events = Vec::with_capacity(plan.len() * 2);
-    // (time, completion after invoke at equal times, event)
-    let mut timed: Vec<(f64, u8, Event)> = Vec::with_capacity(plan.len() * 2);
-    for op in &plan {
-        let key = Some(Value::String(op.key.to_string()));
-        let (invoke_value, done_value) = match op.f {
-            Func::Get => (
-                Value::Null,
-                op.read.clone().map_or(Value::Null, Value::String),
-            ),
-            _ => (
-                Value::String(op.written.clone()),
-                Value::String(op.written.clone()),
-            ),
+    // Events in time order (an invoke before a completion at the same
+    // instant); sorting small keys, not the events, keeps this fast.
+    let mut order: Vec<(f64, bool, usize)> = Vec::with_capacity(plan.len() * 2);
+    for (i, op) in plan.iter().enumerate() {
+        order.push((op.start, false, i));
+        order.push((op.end, true, i));
+    }
+    order.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    let mut events = Vec::with_capacity(order.len());
+    for (line, &(time, completion, i)) in order.iter().enumerate() {
+        let op = &plan[i];
+        let (kind, value) = match (completion, op.f) {
+            (false, Func::Get) => (EventKind::Invoke, Value::Null),
+            (false, _) => (EventKind::Invoke, Value::String(op.written.clone())),
+            (true, f) => {
+                let kind = if op.info {
+                    EventKind::Info
+                } else {
+                    EventKind::Ok
+                };
+                let value = match f {
+                    Func::Get => op.read.clone().map_or(Value::Null, Value::String),
+                    _ => Value::String(op.written.clone()),
+                };
+                (kind, value)
+            }
         };
-        let event = |kind, value, time: f64| Event {
+        events.push(Event {
             process: Process::Client(op.process),
             kind,
             f: op.f.name().to_string(),
-            key: key.clone(),
+            key: Some(Value::String(op.key.to_string())),
             value,
             time: Some((time * 1e9) as i64),
             index: None,
-            line: 0,
-        };
-        timed.push((
-            op.start,
-            0,
-            event(EventKind::Invoke, invoke_value, op.start),
-        ));
-        let kind = if op.info {
-            EventKind::Info
-        } else {
-            EventKind::Ok
-        };
-        timed.push((op.end, 1, event(kind, done_value, op.end)));
-    }
-    timed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    for (i, (_, _, mut e)) in timed.into_iter().enumerate() {
-        e.line = i + 1;
-        events.push(e);
+            line: line + 1,
+        });
     }
     Ok(History { events })
 }
