@@ -307,8 +307,30 @@ fn resolve(format: Format, start: &[u8], name: &str) -> Result<Format, HistoryEr
     }
 }
 
-/// Cuts `block[from..]` into chunks of about `size` bytes ending after a newline.
-fn chunks(block: &[u8], from: usize, size: usize) -> Vec<(usize, usize)> {
+/// How far past a chunk's nominal end [`chunks`] looks for a line that
+/// seems to start an operation map.
+const SPLIT_SEARCH_BYTES: usize = 64 << 10;
+
+/// Cuts `block[from..]` into chunks of about `size` bytes ending after a
+/// newline. With `maps_start_lines` (EDN), a cut is moved, within
+/// [`SPLIT_SEARCH_BYTES`], to before a line whose first non-blank byte is
+/// `{` or `#`: in a pretty-printed history whose maps span several lines,
+/// that is where the speculative parse of the next chunk has a chance. Any
+/// cut is correct (chunks are stitched); a good one saves a sequential
+/// reparse.
+fn chunks(block: &[u8], from: usize, size: usize, maps_start_lines: bool) -> Vec<(usize, usize)> {
+    let newline_after = |at: usize| {
+        block[at..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(block.len(), |i| at + i + 1)
+    };
+    let starts_map = |line: usize| {
+        block[line..]
+            .iter()
+            .find(|&&b| !matches!(b, b' ' | b'\t' | b',' | b'\r'))
+            .is_some_and(|&b| b == b'{' || b == b'#')
+    };
     let mut out = Vec::new();
     let mut s = from;
     while s < block.len() {
@@ -317,10 +339,17 @@ fn chunks(block: &[u8], from: usize, size: usize) -> Vec<(usize, usize)> {
             out.push((s, block.len()));
             break;
         }
-        let e = block[target..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(block.len(), |i| target + i + 1);
+        let mut e = newline_after(target);
+        if maps_start_lines {
+            let mut candidate = e;
+            while candidate < block.len() && candidate - e < SPLIT_SEARCH_BYTES {
+                if starts_map(candidate) {
+                    e = candidate;
+                    break;
+                }
+                candidate = newline_after(candidate);
+            }
+        }
         out.push((s, e));
         s = e;
     }
@@ -570,7 +599,7 @@ impl<'o> Driver<'o> {
         parse_line: LineParser,
     ) -> Result<Mark, HistoryError> {
         let independent = self.opts.independent;
-        let bounds = chunks(block, start.pos, self.chunk_bytes);
+        let bounds = chunks(block, start.pos, self.chunk_bytes, false);
         let results: Vec<_> = bounds
             .par_iter()
             .map(|&(s, e)| parse_lines(&block[s..e], independent, parse_line))
@@ -619,7 +648,7 @@ impl<'o> Driver<'o> {
             _ => return self.after_close(block, cursor, eof),
         };
         let independent = self.opts.independent;
-        let bounds = chunks(block, cursor.pos, self.chunk_bytes);
+        let bounds = chunks(block, cursor.pos, self.chunk_bytes, true);
         let first = cursor;
         let mut spans: Vec<Option<Span>> = bounds
             .par_iter()

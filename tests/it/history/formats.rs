@@ -502,7 +502,11 @@ fn awkward_edn(history: &History, layout: &[u8]) -> String {
             _ => {
                 let one = one.trim_end().trim_end_matches('}');
                 out.push_str(one);
-                out.push_str(",\n :note \"a string\nover ] lines }\n\"}\n");
+                // A line inside a string that looks like an operation map:
+                // a chunk may be cut before it, and must be stitched right.
+                out.push_str(
+                    ",\n :note \"a string\nover ] lines }\n{:process 1 :type :ok :f :fake}\n\"}\n",
+                );
             }
         }
     }
