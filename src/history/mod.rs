@@ -10,6 +10,7 @@
 //! Writing: [`write_jsonl`], [`write_edn`], [`write_file`]. Generating kv
 //! histories with a known verdict: [`generate`].
 
+mod driver;
 mod edn;
 mod error;
 mod event_fields;
