@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::error::ParseError;
-use super::event_fields::{self, Field, Fields};
+use super::event_fields::{self, Field, Fields, Notation};
 use super::types::{Event, EventKind, Process, Value};
 
 /// One line as serde sees it; unknown fields are ignored.
@@ -122,7 +122,7 @@ pub(crate) fn parse_line(
         index: raw.index,
         line: line + 1,
     };
-    event_fields::finish(fields, independent)
+    event_fields::finish(fields, independent, Notation::Json)
         .map(Some)
         .map_err(|e| {
             // Point at the field the error is about, when it can be found.

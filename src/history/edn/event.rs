@@ -4,7 +4,7 @@
 
 use super::Parser;
 use crate::history::error::ParseError;
-use crate::history::event_fields::{self, Fields};
+use crate::history::event_fields::{self, show, Fields, Notation};
 use crate::history::types::{Event, EventKind, Process, Value};
 
 impl<'a> Parser<'a> {
@@ -85,7 +85,7 @@ impl<'a> Parser<'a> {
             }
         }
         fields.line = start.line + 1;
-        event_fields::finish(fields, independent).map_err(|e| {
+        event_fields::finish(fields, independent, Notation::Edn).map_err(|e| {
             let at = match e.field {
                 event_fields::Field::Map => start,
                 event_fields::Field::F => f_at,
@@ -113,7 +113,10 @@ impl<'a> Parser<'a> {
             Value::String(s) => Ok(Process::Named(s)),
             other => Err(self.error_at(
                 at,
-                format!("expected an integer or a name for :process, found {other}"),
+                format!(
+                    "expected an integer or a name for :process, found {}",
+                    show(&other, Notation::Edn)
+                ),
             )),
         }
     }
@@ -128,7 +131,10 @@ impl<'a> Parser<'a> {
                 let v = self.value(1)?;
                 return Err(self.error_at(
                     at,
-                    format!("expected :invoke, :ok, :fail or :info for :type, found {v}"),
+                    format!(
+                        "expected :invoke, :ok, :fail or :info for :type, found {}",
+                        show(&v, Notation::Edn)
+                    ),
                 ));
             }
         };
@@ -147,7 +153,10 @@ impl<'a> Parser<'a> {
             Value::Number(n) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
             other => Err(self.error_at(
                 at,
-                format!("expected an integer for :{name}, found {other}"),
+                format!(
+                    "expected an integer for :{name}, found {}",
+                    show(&other, Notation::Edn)
+                ),
             )),
         }
     }

@@ -94,8 +94,8 @@ fn malformed_edn_is_rejected_with_line_and_column() {
             "<string>:1:44: expected a non-negative :index, found -1",
         ),
         (
-            "[{:process 0 :type :invoke :f :read :time \"soon\"}]".to_string(),
-            "<string>:1:43: expected an integer for :time, found \"soon\"",
+            format!("[{{:process 0 :type :invoke :f :read :time [\"soon\" {}]}}]", "1 ".repeat(40)),
+            "<string>:1:43: expected an integer for :time, found [\"soon\" 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 ...",
         ),
         (
             "[#_]".to_string(),
@@ -134,7 +134,7 @@ fn independent_history_without_tuples_is_rejected_at_the_value() {
     let err = read_str("{:process 0 :type :ok :f :read :value nil}", &opts).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "<string>:1:39: expected a [key value] tuple (independent history), found null"
+        "<string>:1:39: expected a [key value] tuple (independent history), found nil"
     );
 }
 
