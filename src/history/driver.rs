@@ -200,6 +200,8 @@ pub(crate) struct Driver<'o> {
     chunk_bytes: usize,
     /// Parsed spans waiting to be moved into `events`, with their line shift.
     queue: Vec<(Vec<Event>, usize)>,
+    /// Events already handed out in batches.
+    delivered: usize,
 }
 
 impl<'o> Driver<'o> {
@@ -212,10 +214,24 @@ impl<'o> Driver<'o> {
             edn: EdnState::Start,
             chunk_bytes: chunk_bytes.max(1),
             queue: Vec::new(),
+            delivered: 0,
         }
     }
 
     /// The history read, without spare capacity.
+    /// Hands out the events read so far (for batched reading); they still
+    /// count toward the event limit.
+    pub(crate) fn take_batch(&mut self) -> Vec<Event> {
+        let batch = std::mem::take(&mut self.events);
+        self.delivered += batch.len();
+        batch
+    }
+
+    /// The events handed out by [`Driver::take_batch`] so far.
+    pub(crate) fn delivered(&self) -> usize {
+        self.delivered
+    }
+
     pub(crate) fn finish(mut self) -> History {
         self.events.shrink_to_fit();
         History {
@@ -248,7 +264,7 @@ impl<'o> Driver<'o> {
         let room = self
             .opts
             .max_events
-            .saturating_sub(self.events.len() + queued);
+            .saturating_sub(self.delivered + self.events.len() + queued);
         if events.len() > room {
             return Err(HistoryError::TooManyEvents {
                 file: self.name.clone(),

@@ -9,7 +9,7 @@ use super::driver::Driver;
 use super::edn::{Mark, Parser};
 use super::error::HistoryError;
 use super::options::{format_from_extension, sniff, Format, ReadOptions};
-use super::types::{History, Value};
+use super::types::{Event, History, Value};
 
 /// Bytes of input read per block (more when one element is larger).
 pub const BLOCK_BYTES: usize = 16 << 20;
@@ -58,7 +58,58 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
     // The size lets the reader reserve the event vector once, from the
     // events per byte of the first block, instead of growing it.
     let size_hint = file.metadata().ok().map(|m| m.len());
-    read_stream(file, &name, &opts, Chunking::default(), size_hint)
+    read_stream(file, &name, &opts, Chunking::default(), size_hint, None).map(|(h, _)| h)
+}
+
+/// Reads a history file in batches: each block's events (about
+/// [`BLOCK_BYTES`] of input), in file order, go to `sink` as soon as they
+/// are parsed, so that a consumer that converts events into its own form
+/// never holds the whole [`History`]. Event lines are those of the file;
+/// an event's position in the file is the number of events in earlier
+/// batches plus its index in its batch. Returns the number of events.
+///
+/// # Errors
+/// As [`read_file`]. Batches before the error have been delivered: a
+/// consumer must discard what it built from them.
+pub fn read_file_batched<F: FnMut(Vec<Event>)>(
+    path: &Path,
+    opts: &ReadOptions,
+    mut sink: F,
+) -> Result<usize, HistoryError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| HistoryError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    let mut opts = opts.clone();
+    if opts.format == Format::Auto {
+        if let Some(f) = format_from_extension(path) {
+            opts.format = f;
+        }
+    }
+    read_stream(
+        file,
+        &name,
+        &opts,
+        Chunking::default(),
+        None,
+        Some(&mut sink),
+    )
+    .map(|(_, delivered)| delivered)
+}
+
+/// [`read_file_batched`] over any reader, with explicit chunking.
+///
+/// # Errors
+/// As [`read_file_batched`].
+pub fn read_reader_batched<R: Read, F: FnMut(Vec<Event>)>(
+    reader: R,
+    name: &str,
+    opts: &ReadOptions,
+    chunking: Chunking,
+    mut sink: F,
+) -> Result<usize, HistoryError> {
+    read_stream(reader, name, opts, chunking, None, Some(&mut sink)).map(|(_, delivered)| delivered)
 }
 
 /// The format [`read_file`] reads `path` as: `format` unless it is
@@ -174,18 +225,20 @@ pub fn read_reader_chunked<R: Read>(
     opts: &ReadOptions,
     chunking: Chunking,
 ) -> Result<History, HistoryError> {
-    read_stream(reader, name, opts, chunking, None)
+    read_stream(reader, name, opts, chunking, None, None).map(|(history, _)| history)
 }
 
-/// The block loop behind [`read_reader`] and [`read_file`]; `size_hint` is
-/// the input's size when known.
+/// The block loop behind every reader; `size_hint` is the input's size
+/// when known. With a `sink`, events go to it after each block and the
+/// history returned is empty; the count is of the events handed out.
 fn read_stream<R: Read>(
     mut reader: R,
     name: &str,
     opts: &ReadOptions,
     chunking: Chunking,
     size_hint: Option<u64>,
-) -> Result<History, HistoryError> {
+    mut sink: Option<&mut dyn FnMut(Vec<Event>)>,
+) -> Result<(History, usize), HistoryError> {
     let block_bytes = chunking.block_bytes.max(1);
     let mut bytes_done: u64 = 0;
     let io_error = |source| HistoryError::Io {
@@ -224,13 +277,19 @@ fn read_stream<R: Read>(
         }
         let fmt = format.unwrap_or(Format::Edn);
         let resume = driver.round(fmt, &buf[..block_end], start, eof)?;
+        if let Some(sink) = sink.as_mut() {
+            let batch = driver.take_batch();
+            if !batch.is_empty() {
+                sink(batch);
+            }
+        }
         if eof {
             break;
         }
         // Keep the unparsed rest from the start of its line.
         let consumed = resume.line_start;
         if bytes_done == 0 && consumed > 0 {
-            if let Some(size) = size_hint {
+            if let (Some(size), None) = (size_hint, &sink) {
                 driver.reserve_for(size, consumed as u64);
             }
         }
@@ -244,7 +303,8 @@ fn read_stream<R: Read>(
         };
         target = buf.len() + block_bytes.max(buf.len());
     }
-    Ok(driver.finish())
+    let delivered = driver.delivered();
+    Ok((driver.finish(), delivered))
 }
 
 /// Reads until `buf` holds `target` bytes or the input ends.

@@ -597,3 +597,56 @@ fn file_format_follows_the_flag_then_the_extension_then_the_content() {
         Err(HistoryError::Io { .. })
     ));
 }
+
+#[test]
+fn batched_reading_delivers_every_event_in_order_and_counts_toward_the_limit() {
+    use synod::history::{read_file_batched, read_reader_batched};
+    let history = generate_kv(&GenOptions {
+        ops: 400,
+        keys: 5,
+        clients: 6,
+        seed: 5,
+        info_share: 0.1,
+        invalid: false,
+    })
+    .unwrap();
+    let mut edn = Vec::new();
+    write_edn(&mut edn, &history).unwrap();
+    let whole = read_str(std::str::from_utf8(&edn).unwrap(), &opts(Format::Edn)).unwrap();
+    let small = Chunking {
+        block_bytes: 4096,
+        chunk_bytes: 512,
+    };
+    let mut batches = Vec::new();
+    let n = read_reader_batched(&edn[..], "<bytes>", &opts(Format::Edn), small, |b| {
+        batches.push(b)
+    })
+    .unwrap();
+    assert_eq!(n, 800);
+    assert!(batches.len() > 10, "{} batches", batches.len());
+    assert_eq!(batches.concat(), whole.events);
+    // The limit counts delivered events too.
+    let limited = ReadOptions {
+        max_events: 500,
+        ..opts(Format::Edn)
+    };
+    let err = read_reader_batched(&edn[..], "<bytes>", &limited, small, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HistoryError::TooManyEvents {
+                line: 501,
+                limit: 500,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // From a file, by extension.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.edn");
+    std::fs::write(&path, &edn).unwrap();
+    let mut all = Vec::new();
+    let n = read_file_batched(&path, &ReadOptions::default(), |b| all.extend(b)).unwrap();
+    assert_eq!((n, all), (800, whole.events));
+}
