@@ -13,7 +13,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Generate a kv history with a known verdict (valid, or with --invalid one stale read).
+    GenHistory(synod::history::generate::GenHistoryArgs),
+}
 
 fn main() -> ExitCode {
     // Usage errors exit 3: clap's own 2 would read as the verdict "unknown".
@@ -25,5 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::GenHistory(args) => synod::history::generate::run(&args),
+    }
 }

@@ -3,3 +3,4 @@
 
 mod kv;
 mod paxos;
+mod history;
