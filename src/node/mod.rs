@@ -1,3 +1,5 @@
 //! The synod node: TCP transport, durable WAL, server threads, client.
 
+pub mod identity;
 pub mod queue;
+pub mod storage;

@@ -1,0 +1,360 @@
+//! [`FileStorage`]: the WAL and snapshot in one directory.
+//!
+//! Layout: `wal-<seq>.log` segments of framed records ([`super::frame`]) and
+//! one `snapshot` file ([`super::snapshot`]) naming the first segment after
+//! it. A new segment starts at every snapshot, and the segments the snapshot
+//! covers are deleted: that is the log's truncation.
+//!
+//! Records are serialized with `postcard`: compact (varints, no field names:
+//! a WAL is written on every request, so bytes per record are fsync
+//! bandwidth), well kept, serde-native, and stable in its wire format since
+//! 1.0. Its one constraint: types must not need `deserialize_any` (no
+//! untagged enums, no `serde_json::Value`); the core's records satisfy it.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::frame::{self, SegmentEnd};
+use super::fsutil::{sync_dir, write_atomic};
+use super::snapshot::{self, SNAPSHOT_FILE};
+use super::{Recovered, Storage, StorageError, StorageLimits, TornTail};
+
+const SEGMENT_PREFIX: &str = "wal-";
+const SEGMENT_SUFFIX: &str = ".log";
+
+/// The file name of WAL segment `seq`.
+pub fn segment_file_name(seq: u64) -> String {
+    format!("{SEGMENT_PREFIX}{seq:020}{SEGMENT_SUFFIX}")
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    let digits = name
+        .strip_prefix(SEGMENT_PREFIX)?
+        .strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The durable state read from a directory.
+struct OnDisk<R> {
+    snapshot: Option<Vec<u8>>,
+    records: Vec<R>,
+    /// The segment records are appended to next.
+    last_segment: u64,
+    /// A torn tail found in the last segment (not yet cut).
+    torn: Option<TornTail>,
+    /// Segments older than the snapshot, left by a crash during truncation.
+    stale: Vec<PathBuf>,
+}
+
+fn read_dir_state<R: DeserializeOwned>(
+    dir: &Path,
+    limits: StorageLimits,
+) -> Result<OnDisk<R>, StorageError> {
+    let (first_segment, snapshot) =
+        match snapshot::read(&dir.join(SNAPSHOT_FILE), limits.max_snapshot_bytes)? {
+            Some((first, bytes)) => (first, Some(bytes)),
+            None => (1, None),
+        };
+    let mut live = Vec::new();
+    let mut stale = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
+        let name = entry.file_name();
+        let Some(seq) = name.to_str().and_then(parse_segment_name) else {
+            continue;
+        };
+        if seq < first_segment {
+            stale.push(entry.path());
+        } else {
+            live.push(seq);
+        }
+    }
+    live.sort_unstable();
+    for (expected, &seq) in (first_segment..).zip(&live) {
+        if seq != expected {
+            // A hole means lost records: replaying around it would apply
+            // later records without earlier ones.
+            return Err(StorageError::Corrupt {
+                path: dir.join(segment_file_name(expected)),
+                offset: 0,
+                reason: format!("WAL segment {expected} is missing (segment {seq} exists)"),
+            });
+        }
+    }
+    let mut records = Vec::new();
+    let mut torn = None;
+    for (i, &seq) in live.iter().enumerate() {
+        let path = dir.join(segment_file_name(seq));
+        match frame::scan(&path, limits.max_record_bytes, &mut records)? {
+            SegmentEnd::Clean => {}
+            SegmentEnd::Torn { offset } => {
+                if i + 1 != live.len() {
+                    // Segments before the last were synced before the next
+                    // was created: a partial record there is damage.
+                    return Err(StorageError::Corrupt {
+                        path,
+                        offset,
+                        reason: "partial record in a WAL segment that is not the last".to_string(),
+                    });
+                }
+                let file_len = std::fs::metadata(&path)
+                    .map_err(|e| StorageError::io("stat", &path, e))?
+                    .len();
+                torn = Some(TornTail {
+                    path,
+                    offset,
+                    bytes_cut: file_len - offset,
+                });
+            }
+        }
+    }
+    Ok(OnDisk {
+        snapshot,
+        records,
+        last_segment: live.last().copied().unwrap_or(first_segment),
+        torn,
+        stale,
+    })
+}
+
+/// The write-ahead log and snapshots of one node, in one directory.
+#[derive(Debug)]
+pub struct FileStorage {
+    dir: PathBuf,
+    limits: StorageLimits,
+    segment: File,
+    segment_seq: u64,
+    /// Encoded frames, reused between appends.
+    frames: Vec<u8>,
+    /// A record's payload, reused between records.
+    scratch: Vec<u8>,
+    /// Whether bytes were written since the last `fdatasync`.
+    dirty: bool,
+    /// Set by the first failed write or sync; all later writes are refused.
+    failed: Option<String>,
+}
+
+impl FileStorage {
+    /// Opens (creating it if needed) the storage in `dir` and recovers it:
+    /// the snapshot and every record after it. A torn tail is cut off (the
+    /// file truncated and synced) and reported; corruption is an error naming
+    /// the file and byte offset, and the node must not start.
+    pub fn open<R: DeserializeOwned>(
+        dir: &Path,
+        limits: StorageLimits,
+    ) -> Result<(Self, Recovered<R>), StorageError> {
+        let created = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io("create directory", dir, e))?;
+        if created {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                sync_dir(parent)?;
+            }
+        }
+        let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+        if tmp.exists() {
+            // A snapshot whose rename never happened: the old one stands.
+            std::fs::remove_file(&tmp).map_err(|e| StorageError::io("remove", &tmp, e))?;
+        }
+        let state = read_dir_state::<R>(dir, limits)?;
+        let mut dir_changed = false;
+        for path in &state.stale {
+            // Covered by the snapshot; a crash interrupted their deletion.
+            std::fs::remove_file(path).map_err(|e| StorageError::io("remove", path, e))?;
+            dir_changed = true;
+        }
+        if let Some(torn) = &state.torn {
+            tracing::warn!(
+                path = %torn.path.display(),
+                offset = torn.offset,
+                bytes_cut = torn.bytes_cut,
+                "cutting a torn write off the end of the WAL"
+            );
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&torn.path)
+                .map_err(|e| StorageError::io("open", &torn.path, e))?;
+            file.set_len(torn.offset)
+                .map_err(|e| StorageError::io("truncate", &torn.path, e))?;
+            file.sync_all()
+                .map_err(|e| StorageError::io("fsync", &torn.path, e))?;
+        }
+        let segment_path = dir.join(segment_file_name(state.last_segment));
+        let existed = segment_path.exists();
+        let segment = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&segment_path)
+            .map_err(|e| StorageError::io("open", &segment_path, e))?;
+        if !existed || dir_changed {
+            sync_dir(dir)?;
+        }
+        let storage = FileStorage {
+            dir: dir.to_path_buf(),
+            limits,
+            segment,
+            segment_seq: state.last_segment,
+            frames: Vec::new(),
+            scratch: Vec::new(),
+            dirty: false,
+            failed: None,
+        };
+        let recovered = Recovered {
+            snapshot: state.snapshot,
+            records: state.records,
+            torn_tail: state.torn,
+        };
+        Ok((storage, recovered))
+    }
+
+    /// The storage directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of the segment being appended to.
+    pub fn current_segment(&self) -> PathBuf {
+        self.dir.join(segment_file_name(self.segment_seq))
+    }
+
+    fn check_usable(&self) -> Result<(), StorageError> {
+        match &self.failed {
+            Some(why) => Err(StorageError::Failed(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a write-side operation; its failure poisons the storage, since
+    /// after a failed write or fsync what is on disk is unknown (and a
+    /// retried fsync may report success for lost data).
+    fn guarded<T>(
+        &mut self,
+        op: impl FnOnce(&mut Self) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        self.check_usable()?;
+        let result = op(self);
+        if let Err(e) = &result {
+            if !matches!(
+                e,
+                StorageError::RecordTooLarge { .. }
+                    | StorageError::SnapshotTooLarge { .. }
+                    | StorageError::Encode(_)
+            ) {
+                self.failed = Some(e.to_string());
+            }
+        }
+        result
+    }
+}
+
+impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage {
+    fn append(&mut self, records: &[R]) -> Result<(), StorageError> {
+        self.check_usable()?;
+        // Encode the whole batch first: a record that is too large or does
+        // not serialize rejects the batch before any byte is written.
+        self.frames.clear();
+        for record in records {
+            self.scratch.clear();
+            self.scratch = postcard::to_extend(record, std::mem::take(&mut self.scratch))
+                .map_err(StorageError::Encode)?;
+            frame::encode(
+                &self.scratch,
+                self.limits.max_record_bytes,
+                &mut self.frames,
+            )?;
+        }
+        if self.frames.is_empty() {
+            return Ok(());
+        }
+        self.guarded(|s| {
+            let path = s.current_segment();
+            s.dirty = true;
+            s.segment
+                .write_all(&s.frames)
+                .map_err(|e| StorageError::io("append", path, e))
+        })
+    }
+
+    fn sync(&mut self) -> Result<(), StorageError> {
+        self.check_usable()?;
+        if !self.dirty {
+            return Ok(());
+        }
+        self.guarded(|s| {
+            let path = s.current_segment();
+            s.segment
+                .sync_data()
+                .map_err(|e| StorageError::io("fdatasync", path, e))?;
+            s.dirty = false;
+            Ok(())
+        })
+    }
+
+    fn install_snapshot(&mut self, snapshot: &[u8]) -> Result<(), StorageError> {
+        self.check_usable()?;
+        let len = snapshot.len() as u64;
+        if len > self.limits.max_snapshot_bytes {
+            return Err(StorageError::SnapshotTooLarge {
+                len,
+                limit: self.limits.max_snapshot_bytes,
+            });
+        }
+        // The current segment must be durable before a later segment can be:
+        // otherwise a crash before the snapshot's rename would recover the
+        // new segment's records without some of the old one's.
+        <Self as Storage<R>>::sync(self)?;
+        self.guarded(|s| {
+            let next = s.segment_seq + 1;
+            let next_path = s.dir.join(segment_file_name(next));
+            let segment = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&next_path)
+                .map_err(|e| StorageError::io("create", &next_path, e))?;
+            sync_dir(&s.dir)?;
+            write_atomic(
+                &s.dir.join(SNAPSHOT_FILE),
+                &snapshot::encode(next, snapshot),
+            )?;
+            s.segment = segment;
+            s.segment_seq = next;
+            // The snapshot now covers every older segment: truncate the log.
+            for seq in (1..next).rev() {
+                let old = s.dir.join(segment_file_name(seq));
+                match std::fs::remove_file(&old) {
+                    Ok(()) => {}
+                    // Older ones went at an earlier snapshot.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(e) => return Err(StorageError::io("remove", old, e)),
+                }
+            }
+            sync_dir(&s.dir)
+        })
+    }
+
+    fn recover(&mut self) -> Result<Recovered<R>, StorageError> {
+        self.check_usable()?;
+        let state = read_dir_state::<R>(&self.dir, self.limits)?;
+        if let Some(torn) = state.torn {
+            // Every append is one whole write; a partial record while the
+            // storage is open means something else wrote to the file.
+            return Err(StorageError::Corrupt {
+                path: torn.path,
+                offset: torn.offset,
+                reason: "partial record in the WAL while it is open".to_string(),
+            });
+        }
+        Ok(Recovered {
+            snapshot: state.snapshot,
+            records: state.records,
+            torn_tail: None,
+        })
+    }
+}
