@@ -193,6 +193,9 @@ impl<T> Clone for Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
+        if crate::sync::skip_sync_in_drop() {
+            return;
+        }
         let mut state = self.shared.lock();
         state.senders -= 1;
         let last = state.senders == 0;
@@ -302,6 +305,9 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        if crate::sync::skip_sync_in_drop() {
+            return;
+        }
         // Nobody will ever pop again: blocked and future pushers must fail.
         self.shared.close();
     }
