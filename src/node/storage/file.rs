@@ -13,6 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -125,9 +126,9 @@ fn read_dir_state<R: DeserializeOwned>(
     })
 }
 
-/// The write-ahead log and snapshots of one node, in one directory.
-#[derive(Debug)]
-pub struct FileStorage {
+/// The write-ahead log and snapshots of one node, in one directory, holding
+/// records of type `R` (typed, so a log is never read back as another type).
+pub struct FileStorage<R> {
     dir: PathBuf,
     limits: StorageLimits,
     segment: File,
@@ -140,17 +141,26 @@ pub struct FileStorage {
     dirty: bool,
     /// Set by the first failed write or sync; all later writes are refused.
     failed: Option<String>,
+    _records: PhantomData<fn(R) -> R>,
 }
 
-impl FileStorage {
+impl<R> std::fmt::Debug for FileStorage<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileStorage")
+            .field("dir", &self.dir)
+            .field("segment_seq", &self.segment_seq)
+            .field("dirty", &self.dirty)
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: DeserializeOwned> FileStorage<R> {
     /// Opens (creating it if needed) the storage in `dir` and recovers it:
     /// the snapshot and every record after it. A torn tail is cut off (the
     /// file truncated and synced) and reported; corruption is an error naming
     /// the file and byte offset, and the node must not start.
-    pub fn open<R: DeserializeOwned>(
-        dir: &Path,
-        limits: StorageLimits,
-    ) -> Result<(Self, Recovered<R>), StorageError> {
+    pub fn open(dir: &Path, limits: StorageLimits) -> Result<(Self, Recovered<R>), StorageError> {
         let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| StorageError::io("create directory", dir, e))?;
         if created {
@@ -205,6 +215,7 @@ impl FileStorage {
             scratch: Vec::new(),
             dirty: false,
             failed: None,
+            _records: PhantomData,
         };
         let recovered = Recovered {
             snapshot: state.snapshot,
@@ -254,7 +265,7 @@ impl FileStorage {
     }
 }
 
-impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage {
+impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
     fn append(&mut self, records: &[R]) -> Result<(), StorageError> {
         self.check_usable()?;
         // Encode the whole batch first: a record that is too large or does
@@ -309,7 +320,7 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage {
         // The current segment must be durable before a later segment can be:
         // otherwise a crash before the snapshot's rename would recover the
         // new segment's records without some of the old one's.
-        <Self as Storage<R>>::sync(self)?;
+        self.sync()?;
         self.guarded(|s| {
             let next = s.segment_seq + 1;
             let next_path = s.dir.join(segment_file_name(next));
