@@ -33,9 +33,10 @@ use crate::sync::thread::{self, JoinHandle};
 pub struct Batch<R, O> {
     /// Records to make durable before any of `outbound` leaves.
     pub records: Vec<R>,
-    /// A snapshot replacing every record submitted before this batch
-    /// (installed after `records` of earlier batches, before this batch's).
-    pub snapshot: Option<Vec<u8>>,
+    /// Log compaction: records replacing every record submitted before this
+    /// batch ([`Storage::compact`]), applied after earlier batches' records
+    /// and before this batch's.
+    pub compact: Option<Vec<R>>,
     /// Messages and replies, released in order once `records` are durable.
     pub outbound: Vec<O>,
 }
@@ -45,7 +46,7 @@ impl<R, O> Batch<R, O> {
     pub fn new(records: Vec<R>, outbound: Vec<O>) -> Self {
         Batch {
             records,
-            snapshot: None,
+            compact: None,
             outbound,
         }
     }
@@ -273,7 +274,7 @@ fn planted(fault: Option<Fault>, which: fn(&Fault) -> bool) -> bool {
     fault.as_ref().is_some_and(which)
 }
 
-/// Appends the group's records (and installs its snapshots, in order);
+/// Appends the group's records (and compacts the log where asked, in order);
 /// whether any record was appended.
 fn append_group<R, O, S: Storage<R>>(
     storage: &mut S,
@@ -281,8 +282,8 @@ fn append_group<R, O, S: Storage<R>>(
 ) -> Result<bool, StorageError> {
     let mut appended = false;
     for batch in group {
-        if let Some(snapshot) = &batch.snapshot {
-            storage.install_snapshot(snapshot)?;
+        if let Some(base) = &batch.compact {
+            storage.compact(base)?;
         }
         if !batch.records.is_empty() {
             storage.append(&batch.records)?;

@@ -24,7 +24,8 @@ pub struct CrashStorageFaults {
 }
 
 struct Inner<R> {
-    snapshot: Option<Vec<u8>>,
+    /// How many of `durable`, at the front, are the compaction base.
+    base_len: usize,
     durable: Vec<R>,
     unsynced: Vec<R>,
     faults: CrashStorageFaults,
@@ -72,7 +73,7 @@ impl<R> CrashStorage<R> {
     pub fn with_faults(faults: CrashStorageFaults) -> Self {
         CrashStorage {
             inner: Arc::new(Mutex::new(Inner {
-                snapshot: None,
+                base_len: 0,
                 durable: Vec::new(),
                 unsynced: Vec::new(),
                 faults,
@@ -103,7 +104,7 @@ impl<R> CrashStorage<R> {
         self.lock().faults = faults;
     }
 
-    /// How many records are durable (after the snapshot).
+    /// How many records are durable (the compaction base included).
     pub fn durable_len(&self) -> usize {
         self.lock().durable.len()
     }
@@ -120,7 +121,7 @@ impl<R> CrashStorage<R> {
 }
 
 impl<R: Clone> CrashStorage<R> {
-    /// The durable records (after the snapshot), oldest first.
+    /// The durable records (the compaction base first), oldest first.
     pub fn durable_records(&self) -> Vec<R> {
         self.lock().durable.clone()
     }
@@ -155,14 +156,14 @@ impl<R: Clone> Storage<R> for CrashStorage<R> {
         Ok(())
     }
 
-    fn install_snapshot(&mut self, snapshot: &[u8]) -> Result<(), StorageError> {
+    fn compact(&mut self, base: &[R]) -> Result<(), StorageError> {
         let mut inner = self.lock();
         if inner.failed {
             return Err(StorageError::Failed("an injected sync failure".to_string()));
         }
-        // The snapshot covers every record appended before it, synced or not.
-        inner.snapshot = Some(snapshot.to_vec());
-        inner.durable.clear();
+        // The base replaces every record appended before it, synced or not.
+        inner.durable = base.to_vec();
+        inner.base_len = base.len();
         inner.unsynced.clear();
         Ok(())
     }
@@ -170,8 +171,8 @@ impl<R: Clone> Storage<R> for CrashStorage<R> {
     fn recover(&mut self) -> Result<Recovered<R>, StorageError> {
         let inner = self.lock();
         Ok(Recovered {
-            snapshot: inner.snapshot.clone(),
             records: inner.durable.clone(),
+            base_records: inner.base_len,
             torn_tail: None,
         })
     }

@@ -1,9 +1,10 @@
 //! [`FileStorage`]: the WAL and snapshot in one directory.
 //!
 //! Layout: `wal-<seq>.log` segments of framed records ([`super::frame`]) and
-//! one `snapshot` file ([`super::snapshot`]) naming the first segment after
-//! it. A new segment starts at every snapshot, and the segments the snapshot
-//! covers are deleted: that is the log's truncation.
+//! one `snapshot` file ([`super::snapshot`]) holding the compaction base (the
+//! records that replace the log's prefix, [`Storage::compact`]) and naming
+//! the first segment after it. A new segment starts at every compaction, and
+//! the segments the snapshot covers are deleted: the log's truncation.
 //!
 //! Records are serialized with `postcard`: compact (varints, no field names:
 //! a WAL is written on every request, so bytes per record are fsync
@@ -44,8 +45,9 @@ fn parse_segment_name(name: &str) -> Option<u64> {
 
 /// The durable state read from a directory.
 struct OnDisk<R> {
-    snapshot: Option<Vec<u8>>,
+    /// The compaction base, then the segments' records.
     records: Vec<R>,
+    base_records: usize,
     /// The segment records are appended to next.
     last_segment: u64,
     /// A torn tail found in the last segment (not yet cut).
@@ -58,11 +60,24 @@ fn read_dir_state<R: DeserializeOwned>(
     dir: &Path,
     limits: StorageLimits,
 ) -> Result<OnDisk<R>, StorageError> {
-    let (first_segment, snapshot) =
-        match snapshot::read(&dir.join(SNAPSHOT_FILE), limits.max_snapshot_bytes)? {
-            Some((first, bytes)) => (first, Some(bytes)),
-            None => (1, None),
+    let snapshot_path = dir.join(SNAPSHOT_FILE);
+    let (first_segment, mut records) =
+        match snapshot::read(&snapshot_path, limits.max_snapshot_bytes)? {
+            Some((first, bytes)) => {
+                // Checksummed already: a decode failure is a format mismatch,
+                // not a torn write. (serde caps a sequence's preallocation, so a
+                // wrong element count cannot allocate much before failing.)
+                let base: Vec<R> =
+                    postcard::from_bytes(&bytes).map_err(|e| StorageError::Corrupt {
+                        path: snapshot_path.clone(),
+                        offset: 0,
+                        reason: format!("snapshot with a valid checksum does not decode: {e}"),
+                    })?;
+                (first, base)
+            }
+            None => (1, Vec::new()),
         };
+    let base_records = records.len();
     let mut live = Vec::new();
     let mut stale = Vec::new();
     let entries = std::fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
@@ -90,7 +105,6 @@ fn read_dir_state<R: DeserializeOwned>(
             });
         }
     }
-    let mut records = Vec::new();
     let mut torn = None;
     for (i, &seq) in live.iter().enumerate() {
         let path = dir.join(segment_file_name(seq));
@@ -118,8 +132,8 @@ fn read_dir_state<R: DeserializeOwned>(
         }
     }
     Ok(OnDisk {
-        snapshot,
         records,
+        base_records,
         last_segment: live.last().copied().unwrap_or(first_segment),
         torn,
         stale,
@@ -157,7 +171,7 @@ impl<R> std::fmt::Debug for FileStorage<R> {
 
 impl<R: DeserializeOwned> FileStorage<R> {
     /// Opens (creating it if needed) the storage in `dir` and recovers it:
-    /// the snapshot and every record after it. A torn tail is cut off (the
+    /// the compaction base and every record after it. A torn tail is cut off (the
     /// file truncated and synced) and reported; corruption is an error naming
     /// the file and byte offset, and the node must not start.
     pub fn open(dir: &Path, limits: StorageLimits) -> Result<(Self, Recovered<R>), StorageError> {
@@ -218,8 +232,8 @@ impl<R: DeserializeOwned> FileStorage<R> {
             _records: PhantomData,
         };
         let recovered = Recovered {
-            snapshot: state.snapshot,
             records: state.records,
+            base_records: state.base_records,
             torn_tail: state.torn,
         };
         Ok((storage, recovered))
@@ -308,8 +322,9 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         })
     }
 
-    fn install_snapshot(&mut self, snapshot: &[u8]) -> Result<(), StorageError> {
+    fn compact(&mut self, base: &[R]) -> Result<(), StorageError> {
         self.check_usable()?;
+        let snapshot = postcard::to_stdvec(base).map_err(StorageError::Encode)?;
         let len = snapshot.len() as u64;
         if len > self.limits.max_snapshot_bytes {
             return Err(StorageError::SnapshotTooLarge {
@@ -332,7 +347,7 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
             sync_dir(&s.dir)?;
             write_atomic(
                 &s.dir.join(SNAPSHOT_FILE),
-                &snapshot::encode(next, snapshot),
+                &snapshot::encode(next, &snapshot),
             )?;
             s.segment = segment;
             s.segment_seq = next;
@@ -363,8 +378,8 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
             });
         }
         Ok(Recovered {
-            snapshot: state.snapshot,
             records: state.records,
+            base_records: state.base_records,
             torn_tail: None,
         })
     }

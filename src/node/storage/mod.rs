@@ -32,7 +32,7 @@ use std::path::PathBuf;
 pub struct StorageLimits {
     /// The largest serialized record (payload bytes, without the frame).
     pub max_record_bytes: u32,
-    /// The largest snapshot.
+    /// The largest snapshot file (the serialized compaction base).
     pub max_snapshot_bytes: u64,
 }
 
@@ -58,14 +58,14 @@ pub struct TornTail {
     pub bytes_cut: u64,
 }
 
-/// What recovery found: the latest snapshot, then every record logged after
-/// it, oldest first.
+/// What recovery found: the records to replay, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovered<R> {
-    /// The latest durable snapshot, if one was installed.
-    pub snapshot: Option<Vec<u8>>,
-    /// The records appended after that snapshot, in append order.
+    /// The base of the last [`Storage::compact`] (if any), then every record
+    /// appended after it, in append order.
     pub records: Vec<R>,
+    /// How many of `records`, at the front, are the compaction base.
+    pub base_records: usize,
     /// The torn tail that was cut, if any.
     pub torn_tail: Option<TornTail>,
 }
@@ -86,12 +86,15 @@ pub trait Storage<R> {
     /// Makes every appended record durable.
     fn sync(&mut self) -> Result<(), StorageError>;
 
-    /// Durably installs `snapshot` as the state that replaces every record
-    /// appended before this call, then truncates the log: those records are
-    /// discarded. Records appended afterwards are recovered after the
-    /// snapshot. Durable when it returns `Ok`.
-    fn install_snapshot(&mut self, snapshot: &[u8]) -> Result<(), StorageError>;
+    /// Log compaction: durably replaces every record appended before this
+    /// call by `base`, records that replayed leave the reader where the
+    /// replaced ones did (for the core: its latest `Record::Snapshot`, its
+    /// promise, its amnesia mark, accepts and chosen entries above the
+    /// snapshot). The replaced records are discarded (the log truncated);
+    /// records appended afterwards are recovered after `base`. Durable when
+    /// it returns `Ok`.
+    fn compact(&mut self, base: &[R]) -> Result<(), StorageError>;
 
-    /// Reads the durable state: the latest snapshot and the records after it.
+    /// Reads the durable state: the compaction base and the records after it.
     fn recover(&mut self) -> Result<Recovered<R>, StorageError>;
 }

@@ -55,7 +55,7 @@ fn the_pipeline_persists_every_batch_to_disk_and_releases_in_order() {
 }
 
 #[test]
-fn a_snapshot_batch_truncates_the_log_in_order() {
+fn a_compacting_batch_truncates_the_log_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let (storage, _) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
     let pipeline = Pipeline::spawn(storage, Recorder::default(), config(8, 8));
@@ -63,14 +63,14 @@ fn a_snapshot_batch_truncates_the_log_in_order() {
     pipeline
         .submit(Batch {
             records: vec![3],
-            snapshot: Some(b"1,2".to_vec()),
+            compact: Some(vec![12]),
             outbound: vec![],
         })
         .unwrap();
     pipeline.shutdown().unwrap();
     let (_, recovered) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
-    assert_eq!(recovered.snapshot.as_deref(), Some(&b"1,2"[..]));
-    assert_eq!(recovered.records, vec![3]);
+    assert_eq!(recovered.records, vec![12, 3]);
+    assert_eq!(recovered.base_records, 1);
 }
 
 /// Runs requests 0..n through a pipeline over a crash double, acknowledges

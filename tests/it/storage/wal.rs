@@ -44,7 +44,7 @@ fn write_synced(storage: &mut FileStorage<Rec>, records: &[Rec]) -> Vec<u64> {
         .map(|record| {
             let offset = file_len(&path);
             storage.append(std::slice::from_ref(record)).unwrap();
-            Storage::sync(storage).unwrap();
+            storage.sync().unwrap();
             offset
         })
         .collect()
@@ -76,11 +76,11 @@ fn wal_round_trip_recovers_every_record_in_order() {
     {
         let (mut storage, recovered) = open(dir.path()).unwrap();
         assert_eq!(recovered.records, Vec::<Rec>::new());
-        assert_eq!(recovered.snapshot, None);
+        assert_eq!(recovered.base_records, 0);
         storage.append(&records[..20]).unwrap();
         storage.append(&records[20..]).unwrap();
-        Storage::sync(&mut storage).unwrap();
-        assert_eq!(Storage::recover(&mut storage).unwrap().records, records);
+        storage.sync().unwrap();
+        assert_eq!(storage.recover().unwrap().records, records);
     }
     let (_storage, recovered) = open(dir.path()).unwrap();
     assert_eq!(recovered.records, records);
@@ -259,18 +259,19 @@ fn a_record_over_the_limit_is_rejected_and_the_log_stays_usable() {
     }
     // The whole batch was refused; nothing of it was written.
     storage.append(&[accept(2)]).unwrap();
-    Storage::sync(&mut storage).unwrap();
+    storage.sync().unwrap();
     drop(storage);
     let (_, recovered) = FileStorage::<Rec>::open(dir.path(), limits).unwrap();
     assert_eq!(recovered.records, vec![accept(2)]);
 }
 
 #[test]
-fn a_snapshot_truncates_the_log_and_recovery_replays_the_records_after_it() {
+fn compaction_truncates_the_log_and_recovery_replays_the_base_then_later_records() {
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
     write_synced(&mut storage, &(1..=5).map(accept).collect::<Vec<_>>());
-    Storage::install_snapshot(&mut storage, b"state after 5").unwrap();
+    let base = vec![Rec::Promise { ballot: 9 }, accept(5)];
+    storage.compact(&base).unwrap();
     assert!(
         !segment(dir.path(), 1).exists(),
         "the covered segment was deleted"
@@ -279,18 +280,21 @@ fn a_snapshot_truncates_the_log_and_recovery_replays_the_records_after_it() {
     drop(storage);
 
     let (mut storage, recovered) = open(dir.path()).unwrap();
-    assert_eq!(recovered.snapshot.as_deref(), Some(&b"state after 5"[..]));
-    assert_eq!(recovered.records, vec![accept(6), accept(7)]);
+    assert_eq!(recovered.base_records, 2);
+    assert_eq!(
+        recovered.records,
+        vec![Rec::Promise { ballot: 9 }, accept(5), accept(6), accept(7)]
+    );
 
-    // A second snapshot truncates again; unsynced records before it are
-    // covered by it too.
+    // A second compaction truncates again; unsynced records before it are
+    // replaced by its base too.
     storage.append(&[accept(8)]).unwrap();
-    Storage::install_snapshot(&mut storage, b"state after 8").unwrap();
+    storage.compact(&[Rec::Promise { ballot: 10 }]).unwrap();
     assert!(!segment(dir.path(), 2).exists());
     drop(storage);
     let (_, recovered) = open(dir.path()).unwrap();
-    assert_eq!(recovered.snapshot.as_deref(), Some(&b"state after 8"[..]));
-    assert_eq!(recovered.records, Vec::<Rec>::new());
+    assert_eq!(recovered.records, vec![Rec::Promise { ballot: 10 }]);
+    assert_eq!(recovered.base_records, 1);
     let wal_files = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| {
@@ -309,15 +313,14 @@ fn a_crash_during_truncation_leaves_stale_segments_that_recovery_ignores_and_rem
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
     write_synced(&mut storage, &[accept(1)]);
-    Storage::install_snapshot(&mut storage, b"s").unwrap();
+    storage.compact(&[accept(1)]).unwrap();
     write_synced(&mut storage, &[accept(2)]);
     drop(storage);
     // As if the crash came between the snapshot's rename and the deletion.
     std::fs::write(segment(dir.path(), 1), b"old records the snapshot covers").unwrap();
     std::fs::write(dir.path().join("snapshot.tmp"), b"half a snapshot").unwrap();
     let (_, recovered) = open(dir.path()).unwrap();
-    assert_eq!(recovered.snapshot.as_deref(), Some(&b"s"[..]));
-    assert_eq!(recovered.records, vec![accept(2)]);
+    assert_eq!(recovered.records, vec![accept(1), accept(2)]);
     assert!(!segment(dir.path(), 1).exists());
     assert!(!dir.path().join("snapshot.tmp").exists());
 }
@@ -343,7 +346,7 @@ fn a_missing_segment_is_corruption() {
 fn a_damaged_snapshot_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
-    Storage::install_snapshot(&mut storage, b"the whole state").unwrap();
+    storage.compact(&[accept(1), accept(2)]).unwrap();
     drop(storage);
     let path = dir.path().join("snapshot");
     let len = file_len(&path);
@@ -369,11 +372,12 @@ fn the_crash_double_loses_only_unsynced_records() {
     storage.crash();
     assert_eq!(storage.recover().unwrap().records, vec![1, 2]);
     storage.append(&[4]).unwrap();
-    storage.install_snapshot(b"1..4").unwrap();
+    storage.compact(&[14]).unwrap();
     storage.append(&[5]).unwrap();
     storage.sync().unwrap();
+    storage.append(&[6]).unwrap();
     storage.crash();
     let recovered = storage.recover().unwrap();
-    assert_eq!(recovered.snapshot.as_deref(), Some(&b"1..4"[..]));
-    assert_eq!(recovered.records, vec![5]);
+    assert_eq!(recovered.records, vec![14, 5]);
+    assert_eq!(recovered.base_records, 1);
 }
