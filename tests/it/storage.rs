@@ -2,6 +2,7 @@
 //! truncation, the crash double, the data directory's lock and identity, and
 //! the persistence pipeline over real files.
 
+mod core_records;
 mod datadir;
 mod pipeline;
 mod wal;
