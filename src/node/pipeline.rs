@@ -54,6 +54,11 @@ impl<R, O> Batch<R, O> {
 
 /// Where outbound items go once durable: the transport's send queues and the
 /// client reply routing implement it.
+///
+/// Both methods run on the persistence thread, between syncs: they must not
+/// block (use [`crate::node::queue::Sender::try_push`] into a peer's bounded
+/// send queue and drop the message when it is full, as a lossy network
+/// would; Paxos retransmits). A sink that blocks stalls every write.
 pub trait Sink<O> {
     /// Sends `item`; its batch's records are durable.
     fn release(&mut self, item: O);
