@@ -155,8 +155,19 @@ pub struct FileStorage<R> {
     dirty: bool,
     /// Set by the first failed write or sync; all later writes are refused.
     failed: Option<String>,
+    /// Test mode ([`FileStorage::buffer_until_sync`]): frames stay in
+    /// `pending` until `sync` writes them.
+    buffer_until_sync: bool,
+    /// Frames appended but not yet written (only with `buffer_until_sync`).
+    pending: Vec<u8>,
+    /// The planted bug of [`FileStorage::skip_fsync`].
+    skip_fsync: bool,
     _records: PhantomData<fn(R) -> R>,
 }
+
+/// The most unsynced bytes [`FileStorage::buffer_until_sync`] keeps in
+/// memory; beyond it they are written (without fdatasync) to bound memory.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
 impl<R> std::fmt::Debug for FileStorage<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -229,6 +240,9 @@ impl<R: DeserializeOwned> FileStorage<R> {
             scratch: Vec::new(),
             dirty: false,
             failed: None,
+            buffer_until_sync: false,
+            pending: Vec::new(),
+            skip_fsync: false,
             _records: PhantomData,
         };
         let recovered = Recovered {
@@ -237,6 +251,43 @@ impl<R: DeserializeOwned> FileStorage<R> {
             torn_tail: state.torn,
         };
         Ok((storage, recovered))
+    }
+}
+
+impl<R> FileStorage<R> {
+    /// Test mode for process-level crash tests: appended records stay in
+    /// this process's memory until [`Storage::sync`] writes and fdatasyncs
+    /// them, so killing the process (SIGKILL) loses exactly the unsynced
+    /// records, as a power loss would. (Normally a SIGKILL loses nothing:
+    /// the page cache survives it, so it cannot show a missing fsync.)
+    /// Past [`MAX_PENDING_BYTES`] unsynced bytes they are written early.
+    pub fn buffer_until_sync(mut self) -> Self {
+        self.buffer_until_sync = true;
+        self
+    }
+
+    /// Planted bug (the `faults` feature only): `sync` reports success
+    /// without writing buffered records or calling fdatasync. With
+    /// [`FileStorage::buffer_until_sync`], a SIGKILL then loses acknowledged
+    /// records, which a crash test must catch.
+    #[cfg(feature = "faults")]
+    pub fn skip_fsync(mut self) -> Self {
+        self.skip_fsync = true;
+        self
+    }
+
+    /// Writes the pending frames (buffered mode) to the segment.
+    fn write_pending(&mut self) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let path = self.current_segment();
+        self.dirty = true;
+        self.segment
+            .write_all(&self.pending)
+            .map_err(|e| StorageError::io("append", path, e))?;
+        self.pending.clear();
+        Ok(())
     }
 
     /// The storage directory.
@@ -298,6 +349,13 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         if self.frames.is_empty() {
             return Ok(());
         }
+        if self.buffer_until_sync {
+            self.pending.extend_from_slice(&self.frames);
+            if self.pending.len() <= MAX_PENDING_BYTES {
+                return Ok(());
+            }
+            return self.guarded(|s| s.write_pending());
+        }
         self.guarded(|s| {
             let path = s.current_segment();
             s.dirty = true;
@@ -309,6 +367,10 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
 
     fn sync(&mut self) -> Result<(), StorageError> {
         self.check_usable()?;
+        if self.skip_fsync {
+            return Ok(());
+        }
+        self.guarded(|s| s.write_pending())?;
         if !self.dirty {
             return Ok(());
         }
@@ -336,6 +398,8 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         // otherwise a crash before the snapshot's rename would recover the
         // new segment's records without some of the old one's.
         self.sync()?;
+        // Replaced by the base (only the skip_fsync bug leaves any).
+        self.pending.clear();
         self.guarded(|s| {
             let next = s.segment_seq + 1;
             let next_path = s.dir.join(segment_file_name(next));
@@ -382,5 +446,15 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
             base_records: state.base_records,
             torn_tail: None,
         })
+    }
+}
+
+impl<R> Drop for FileStorage<R> {
+    fn drop(&mut self) {
+        // A clean stop keeps what was appended, as the page cache would
+        // (buffered mode only; a killed process never gets here).
+        if self.failed.is_none() && self.write_pending().is_err() {
+            tracing::warn!(dir = %self.dir.display(), "could not write unsynced records at close");
+        }
     }
 }

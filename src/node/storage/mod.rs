@@ -20,7 +20,7 @@ mod snapshot;
 
 pub use crash::{CrashStorage, CrashStorageFaults};
 pub use error::StorageError;
-pub use file::{segment_file_name, FileStorage};
+pub use file::{segment_file_name, FileStorage, MAX_PENDING_BYTES};
 pub use frame::FRAME_HEADER_BYTES;
 
 use std::path::PathBuf;
@@ -97,4 +97,23 @@ pub trait Storage<R> {
 
     /// Reads the durable state: the compaction base and the records after it.
     fn recover(&mut self) -> Result<Recovered<R>, StorageError>;
+}
+
+/// A boxed storage is a storage, so a node can pick one at run time.
+impl<R, S: Storage<R> + ?Sized> Storage<R> for Box<S> {
+    fn append(&mut self, records: &[R]) -> Result<(), StorageError> {
+        (**self).append(records)
+    }
+
+    fn sync(&mut self) -> Result<(), StorageError> {
+        (**self).sync()
+    }
+
+    fn compact(&mut self, base: &[R]) -> Result<(), StorageError> {
+        (**self).compact(base)
+    }
+
+    fn recover(&mut self) -> Result<Recovered<R>, StorageError> {
+        (**self).recover()
+    }
 }

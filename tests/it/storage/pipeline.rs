@@ -163,3 +163,62 @@ fn a_dropped_pipeline_still_persists_and_releases_what_it_accepted() {
     assert_eq!(*sink.released.lock().unwrap(), (0..10).collect::<Vec<_>>());
     assert_eq!(storage.durable_records(), (0..10).collect::<Vec<_>>());
 }
+
+/// Requests 0..n through a pipeline over a buffered `FileStorage`; the
+/// process then "dies" (`mem::forget`: no more storage code runs, as after a
+/// SIGKILL). Returns the acknowledged requests the restart does not find.
+#[cfg(feature = "faults")]
+fn acknowledged_writes_lost_by_a_process_kill(skip_fsync: bool, n: u64) -> Vec<u64> {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, _) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
+    let mut storage = storage.buffer_until_sync();
+    if skip_fsync {
+        storage = storage.skip_fsync();
+    }
+    let sink = Recorder::default();
+    let pipeline = Pipeline::spawn(storage, sink.clone(), config(4, 4));
+    for i in 0..n {
+        pipeline.submit(Batch::new(vec![i], vec![i])).unwrap();
+    }
+    let stopped = pipeline.shutdown().unwrap();
+    std::mem::forget(stopped.storage);
+    let (_, recovered) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
+    let acknowledged = sink.released.lock().unwrap().clone();
+    assert_eq!(
+        acknowledged.len() as u64,
+        n,
+        "every request was acknowledged"
+    );
+    acknowledged
+        .into_iter()
+        .filter(|i| !recovered.records.contains(i))
+        .collect()
+}
+
+#[cfg(feature = "faults")]
+#[test]
+fn a_killed_process_loses_no_acknowledged_write() {
+    assert_eq!(
+        acknowledged_writes_lost_by_a_process_kill(false, 50),
+        Vec::<u64>::new()
+    );
+}
+
+#[cfg(feature = "faults")]
+#[test]
+fn a_file_storage_that_skips_fsync_is_caught_losing_acknowledged_writes() {
+    assert_eq!(
+        acknowledged_writes_lost_by_a_process_kill(true, 10),
+        (0..10).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_boxed_storage_drives_the_pipeline() {
+    let storage = CrashStorage::<u64>::new();
+    let boxed: Box<dyn synod::node::storage::Storage<u64> + Send> = Box::new(storage.clone());
+    let pipeline = Pipeline::spawn(boxed, Recorder::default(), config(4, 4));
+    pipeline.submit(Batch::new(vec![7], vec![7])).unwrap();
+    pipeline.shutdown().unwrap();
+    assert_eq!(storage.durable_records(), vec![7]);
+}

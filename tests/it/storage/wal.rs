@@ -381,3 +381,25 @@ fn the_crash_double_loses_only_unsynced_records() {
     assert_eq!(recovered.records, vec![14, 5]);
     assert_eq!(recovered.base_records, 1);
 }
+
+/// Buffered mode, then the process "dies": `mem::forget` runs no more code
+/// of the storage, as a SIGKILL would.
+#[test]
+fn buffered_storage_loses_exactly_the_unsynced_records_when_the_process_dies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (storage, _) = open(dir.path()).unwrap();
+    let mut storage = storage.buffer_until_sync();
+    storage.append(&[accept(1), accept(2)]).unwrap();
+    storage.sync().unwrap();
+    storage.append(&[accept(3)]).unwrap();
+    std::mem::forget(storage);
+    let (storage, recovered) = open(dir.path()).unwrap();
+    assert_eq!(recovered.records, vec![accept(1), accept(2)]);
+
+    // A clean close keeps what was appended, as the page cache would.
+    let mut storage = storage.buffer_until_sync();
+    storage.append(&[accept(4)]).unwrap();
+    drop(storage);
+    let (_, recovered) = open(dir.path()).unwrap();
+    assert_eq!(recovered.records, vec![accept(1), accept(2), accept(4)]);
+}
