@@ -311,6 +311,13 @@ fn run<R, O, S: Storage<R>, K: Sink<O>>(
         group.clear();
         if rx.pop_batch(max_batches_per_sync, &mut group) == 0 {
             // Closed and drained: everything accepted was released.
+            tracing::info!(
+                batches = stats.batches,
+                records = stats.records,
+                syncs = stats.syncs,
+                max_group = stats.max_group,
+                "persistence stopped"
+            );
             return Ok(Stopped {
                 storage,
                 sink,

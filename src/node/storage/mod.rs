@@ -16,12 +16,14 @@ mod file;
 mod frame;
 mod fsutil;
 pub(crate) use fsutil::write_atomic;
+mod probe;
 mod snapshot;
 
 pub use crash::{CrashStorage, CrashStorageFaults};
 pub use error::StorageError;
 pub use file::{segment_file_name, FileStorage, MAX_PENDING_BYTES};
 pub use frame::FRAME_HEADER_BYTES;
+pub use probe::{probe_fdatasync, FdatasyncProbe, MAX_PROBE_SAMPLES};
 
 use std::path::PathBuf;
 

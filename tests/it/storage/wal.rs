@@ -403,3 +403,15 @@ fn buffered_storage_loses_exactly_the_unsynced_records_when_the_process_dies() {
     let (_, recovered) = open(dir.path()).unwrap();
     assert_eq!(recovered.records, vec![accept(1), accept(2), accept(4)]);
 }
+
+#[test]
+fn the_fdatasync_probe_takes_its_samples_and_cleans_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let probe = synod::node::storage::probe_fdatasync(dir.path(), 5).unwrap();
+    assert_eq!(probe.samples.len(), 5);
+    assert!(probe.samples.windows(2).all(|w| w[0] <= w[1]), "sorted");
+    assert!(probe.median() <= probe.quantile(1.0));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    // Out-of-range sample counts are refused, not clamped.
+    assert!(synod::node::storage::probe_fdatasync(dir.path(), 0).is_err());
+}
