@@ -6,3 +6,4 @@ mod core_records;
 mod datadir;
 mod pipeline;
 mod wal;
+mod wal_props;

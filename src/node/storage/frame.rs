@@ -8,12 +8,16 @@
 //! Classifying the end of a segment (the rule of the node issue): only a
 //! *partial last record* is a torn write, cut off on recovery:
 //! - fewer than [`FRAME_HEADER_BYTES`] bytes remain, or
-//! - the record's length runs past the end of the file, or
+//! - the record's length runs past the end of the file and no intact record
+//!   follows its header, or
 //! - its checksum fails and the file is zero from inside this record to its
 //!   end (zero-filled: the size grew but the data never reached the disk).
 //!
 //! A complete record with a bad checksum and anything non-zero after it is
-//! corruption, as is a length above the limit (checked before allocating).
+//! corruption, as is a length above the limit (checked before allocating),
+//! and a length running past the end with an intact record after it (a
+//! damaged length field: cutting there would silently drop the intact,
+//! possibly acknowledged, records behind it; a property test found this).
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
@@ -104,6 +108,16 @@ pub(crate) fn scan<R: DeserializeOwned>(
         }
         let end = offset + FRAME_HEADER_BYTES as u64 + u64::from(len);
         if end > file_len {
+            if let Some(intact) = intact_frame_after(path, offset + 1, file_len, max_record_bytes)?
+            {
+                return Err(corrupt(
+                    offset,
+                    format!(
+                        "record length {len} runs past the end of the file, but an intact \
+                         record follows at offset {intact}: a damaged length, not a torn write"
+                    ),
+                ));
+            }
             return Ok(SegmentEnd::Torn { offset });
         }
         payload.clear();
@@ -133,6 +147,49 @@ pub(crate) fn scan<R: DeserializeOwned>(
         offset = end;
     }
     Ok(SegmentEnd::Clean)
+}
+
+/// The offset of the first intact frame (its length fits and its checksum
+/// holds) starting in `from..file_len`, if any. Only called on a record that
+/// runs past the end, so the region is shorter than one maximal record
+/// (`file_len - from < FRAME_HEADER_BYTES + max_record_bytes`): reading it
+/// is bounded. A random false match needs a 32-bit checksum collision.
+fn intact_frame_after(
+    path: &Path,
+    from: u64,
+    file_len: u64,
+    max_record_bytes: u32,
+) -> Result<Option<u64>, StorageError> {
+    let region_len = file_len.saturating_sub(from);
+    if region_len < FRAME_HEADER_BYTES as u64
+        || region_len > FRAME_HEADER_BYTES as u64 + u64::from(max_record_bytes)
+    {
+        return Ok(None);
+    }
+    let mut file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
+    file.seek(SeekFrom::Start(from))
+        .map_err(|e| StorageError::io("seek", path, e))?;
+    let mut region = vec![0u8; region_len as usize];
+    file.read_exact(&mut region)
+        .map_err(|e| StorageError::io("read", path, e))?;
+    for at in 0..=region.len() - FRAME_HEADER_BYTES {
+        let len_le = [region[at], region[at + 1], region[at + 2], region[at + 3]];
+        let len = u32::from_le_bytes(len_le);
+        let payload_at = at + FRAME_HEADER_BYTES;
+        if len > max_record_bytes || len as usize > region.len() - payload_at {
+            continue;
+        }
+        let stored = u32::from_le_bytes([
+            region[at + 4],
+            region[at + 5],
+            region[at + 6],
+            region[at + 7],
+        ]);
+        if checksum(len_le, &region[payload_at..payload_at + len as usize]) == stored {
+            return Ok(Some(from + at as u64));
+        }
+    }
+    Ok(None)
 }
 
 /// The offset where the file's final run of zero bytes starts (`file_len` if

@@ -415,3 +415,26 @@ fn the_fdatasync_probe_takes_its_samples_and_cleans_up() {
     // Out-of-range sample counts are refused, not clamped.
     assert!(synod::node::storage::probe_fdatasync(dir.path(), 0).is_err());
 }
+
+/// Found by `wal_props`: a flipped bit in a middle record's length made it
+/// run past the end of the file, and recovery cut it and every intact
+/// record behind it as a "torn tail".
+#[test]
+fn a_middle_length_running_past_the_end_is_corruption_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut storage, _) = open(dir.path()).unwrap();
+    let offsets = write_synced(&mut storage, &[accept(1), accept(2), accept(3)]);
+    let path = storage.current_segment();
+    drop(storage);
+    patch(&path, offsets[1] + 2, |bytes| bytes[0] ^= 0x04);
+    match open(dir.path()).unwrap_err() {
+        StorageError::Corrupt { offset, reason, .. } => {
+            assert_eq!(offset, offsets[1]);
+            assert!(
+                reason.contains(&format!("intact record follows at offset {}", offsets[2])),
+                "{reason}"
+            );
+        }
+        other => panic!("expected corruption, got {other}"),
+    }
+}
