@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use synod::node::storage::{FileStorage, Storage, StorageLimits, FRAME_HEADER_BYTES};
+use synod::node::storage::{FileStorage, Storage, StorageLimits};
 
 type Rec = (u64, Vec<u8>);
 
@@ -78,6 +78,5 @@ proptest! {
                 prop_assert!(message.contains("offset"), "{}", message);
             }
         }
-        let _ = FRAME_HEADER_BYTES;
     }
 }
