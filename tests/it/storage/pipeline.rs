@@ -222,3 +222,66 @@ fn a_boxed_storage_drives_the_pipeline() {
     pipeline.shutdown().unwrap();
     assert_eq!(storage.durable_records(), vec![7]);
 }
+
+/// A storage whose first `sync` waits at a gate until the test opens it, so
+/// batches pile up behind a slow disk deterministically (no timing).
+struct GatedStorage {
+    inner: CrashStorage<u64>,
+    /// (sync entered, gate open)
+    gate: Arc<(Mutex<(bool, bool)>, std::sync::Condvar)>,
+}
+
+impl synod::node::storage::Storage<u64> for GatedStorage {
+    fn append(&mut self, records: &[u64]) -> Result<(), synod::node::storage::StorageError> {
+        self.inner.append(records)
+    }
+    fn sync(&mut self) -> Result<(), synod::node::storage::StorageError> {
+        let (lock, cvar) = &*self.gate;
+        let mut state = lock.lock().unwrap();
+        state.0 = true;
+        cvar.notify_all();
+        while !state.1 {
+            state = cvar.wait(state).unwrap();
+        }
+        drop(state);
+        self.inner.sync()
+    }
+    fn compact(&mut self, base: &[u64]) -> Result<(), synod::node::storage::StorageError> {
+        self.inner.compact(base)
+    }
+    fn recover(
+        &mut self,
+    ) -> Result<synod::node::storage::Recovered<u64>, synod::node::storage::StorageError> {
+        self.inner.recover()
+    }
+}
+
+#[test]
+fn batches_waiting_behind_a_sync_share_the_next_one() {
+    let inner = CrashStorage::<u64>::new();
+    let gate = Arc::new((Mutex::new((false, false)), std::sync::Condvar::new()));
+    let storage = GatedStorage {
+        inner: inner.clone(),
+        gate: gate.clone(),
+    };
+    let sink = Recorder::default();
+    let pipeline = Pipeline::spawn(storage, sink.clone(), config(64, 256));
+    pipeline.submit(Batch::new(vec![0], vec![0])).unwrap();
+    let (lock, cvar) = &*gate;
+    let mut state = lock.lock().unwrap();
+    while !state.0 {
+        state = cvar.wait(state).unwrap();
+    }
+    // The first sync is in progress: these 50 batches wait behind it.
+    for i in 1..=50 {
+        pipeline.submit(Batch::new(vec![i], vec![i])).unwrap();
+    }
+    state.1 = true;
+    cvar.notify_all();
+    drop(state);
+    let stopped = pipeline.shutdown().unwrap();
+    assert_eq!(stopped.stats.syncs, 2, "{:?}", stopped.stats);
+    assert_eq!(stopped.stats.max_group, 50);
+    assert_eq!(*sink.released.lock().unwrap(), (0..=50).collect::<Vec<_>>());
+    assert_eq!(inner.durable_records(), (0..=50).collect::<Vec<_>>());
+}
