@@ -155,7 +155,14 @@ impl DataDir {
     /// [`DataDirError::Locked`] if another process (or another `DataDir` in
     /// this one) holds it.
     pub fn lock(path: &Path) -> Result<DataDir, DataDirError> {
+        let created = !path.exists();
         std::fs::create_dir_all(path).map_err(io_err("create directory", path))?;
+        if created {
+            // The directory's own entry must survive a crash too.
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                crate::node::storage::sync_dir(parent)?;
+            }
+        }
         let lock_path = path.join(LOCK_FILE);
         let lock = OpenOptions::new()
             .create(true)

@@ -15,7 +15,7 @@ mod error;
 mod file;
 mod frame;
 mod fsutil;
-pub(crate) use fsutil::write_atomic;
+pub(crate) use fsutil::{sync_dir, write_atomic};
 mod probe;
 mod snapshot;
 
