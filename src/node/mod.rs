@@ -1,1 +1,6 @@
 //! The synod node: TCP transport, durable WAL, server threads, client.
+
+pub mod identity;
+pub mod pipeline;
+pub mod queue;
+pub mod storage;

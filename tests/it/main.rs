@@ -4,3 +4,4 @@
 mod kv;
 mod paxos;
 mod history;
+mod storage;
