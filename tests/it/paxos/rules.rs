@@ -1,0 +1,1 @@
+//! Rules of Paxos Made Simple, each test citing the one it checks.
