@@ -20,7 +20,8 @@ use serde::Serialize;
 
 use crate::node::config::{ClusterConfig, NodeId};
 use crate::node::proto::{
-    client_codec, ClientMessage, NodeStatus, ReadMode, Reply, Request, ServerMessage,
+    client_codec, ClientMessage, ClientReply, ClientRequest, Outcome, ReadMode, ServerMessage,
+    Status,
 };
 use crate::node::transport::frame::{FrameCodec, FrameError};
 
@@ -43,7 +44,7 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: Duration::from_secs(10),
             attempt_timeout: Duration::from_secs(1),
-            read_mode: ReadMode::Linearizable,
+            read_mode: ReadMode::ReadIndex,
             client_id: None,
         }
     }
@@ -89,6 +90,14 @@ impl ClientError {
     pub fn is_indeterminate(&self) -> bool {
         matches!(self, ClientError::Indeterminate { .. })
     }
+}
+
+/// What one attempt got back.
+enum Answer<R> {
+    /// The core's outcome.
+    Core(Outcome<R>),
+    /// The node refused the request before the core saw it.
+    Refused(String),
 }
 
 /// One attempt at one node went wrong.
@@ -188,7 +197,7 @@ where
     pub fn call_with(&mut self, command: C, read_mode: ReadMode) -> Result<R, ClientError> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let request = ClientMessage::Request(Request {
+        let request = ClientMessage::Request(ClientRequest {
             client_id: self.client_id,
             seq,
             command,
@@ -197,10 +206,14 @@ where
         let frame = self.codec.encode(self.client_id, &request)?;
         let deadline = Instant::now() + self.options.timeout;
         let n = self.config.nodes.len();
+        // A local read may be answered by any node; everything else goes to
+        // the leader.
         let mut target = match (read_mode, self.leader) {
-            (ReadMode::Linearizable, Some(leader)) => leader,
-            _ => self.next_node(),
+            (ReadMode::Local, _) | (_, None) => self.next_node(),
+            (_, Some(leader)) => leader,
         };
+        // Whether some attempt may have reached a core without a definite
+        // answer: then giving up is indeterminate.
         let mut sent = false;
         let mut attempts = 0u32;
         let mut last = String::from("no attempt made");
@@ -223,33 +236,41 @@ where
                 continue;
             }
             attempts += 1;
-            let sent_before = sent;
-            match self.attempt(target, &frame, seq, deadline) {
-                Ok(Reply::Ok(response)) => {
-                    if read_mode == ReadMode::Linearizable {
+            let answer = self.attempt(target, &frame, seq, deadline);
+            let hint = match answer {
+                Ok(Answer::Core(Outcome::Ok(response))) => {
+                    if read_mode != ReadMode::Local {
                         self.leader = Some(target);
                     }
                     return Ok(response);
                 }
-                Ok(Reply::NotLeader { hint }) => {
-                    sent = true;
+                // Definite: nothing was proposed by this node.
+                Ok(Answer::Core(Outcome::NotLeader { hint })) => {
                     last = format!("node {target} is not the leader");
-                    self.leader = None;
-                    fruitless += 1;
-                    target = match hint {
-                        Some(h) if h != target && self.config.node(h).is_some() => h,
-                        _ => self.next_node(),
-                    };
+                    hint
                 }
-                Ok(Reply::Busy) => {
-                    sent = true;
+                Ok(Answer::Core(Outcome::Busy)) => {
                     last = format!("node {target} is busy");
                     sleep_until(deadline, pause);
                     pause = (pause * 2).min(Duration::from_millis(500));
+                    continue;
                 }
-                Ok(Reply::Error(message)) => {
-                    if sent_before {
-                        // An earlier attempt may have been applied.
+                // The leader lost its leadership with the command in flight:
+                // retry the same seq; the session answers if it was applied.
+                Ok(Answer::Core(Outcome::Unknown { hint })) => {
+                    sent = true;
+                    last = format!("node {target} lost leadership with the request in flight");
+                    hint
+                }
+                Ok(Answer::Core(Outcome::SessionStale)) => {
+                    // Applied or superseded, and the answer is gone.
+                    return Err(ClientError::Indeterminate {
+                        attempts,
+                        last: format!("node {target}: session no longer holds the answer"),
+                    });
+                }
+                Ok(Answer::Refused(message)) => {
+                    if sent {
                         return Err(ClientError::Indeterminate {
                             attempts,
                             last: format!("node {target} refused a retry: {message}"),
@@ -263,30 +284,33 @@ where
                 Err(AttemptError::NotSent(e)) => {
                     last = e;
                     self.forget(target);
-                    fruitless += 1;
-                    target = self.next_node();
+                    None
                 }
                 Err(AttemptError::Sent(e)) => {
                     sent = true;
                     last = e;
                     self.forget(target);
-                    self.leader = None;
-                    fruitless += 1;
-                    target = self.next_node();
+                    None
                 }
-            }
+            };
+            self.leader = None;
+            fruitless += 1;
+            target = match hint {
+                Some(h) if h != target && self.config.node(h).is_some() => h,
+                _ => self.next_node(),
+            };
         }
     }
 
     /// Asks node `id` for its status (one attempt, within the client's timeout).
-    pub fn status(&mut self, id: NodeId) -> Result<NodeStatus, ClientError> {
+    pub fn status(&mut self, id: NodeId) -> Result<Status, ClientError> {
         let frame = self
             .codec
             .encode(self.client_id, &ClientMessage::<C>::Status)?;
         let deadline = Instant::now() + self.options.timeout.min(self.options.attempt_timeout);
         let result = self.exchange(id, &frame, deadline, |msg| match msg {
             ServerMessage::Status(s) => Some(s),
-            ServerMessage::Reply { .. } => None,
+            ServerMessage::Reply(_) | ServerMessage::Refused { .. } => None,
         });
         match result {
             Ok(status) => Ok(status),
@@ -313,14 +337,19 @@ where
         frame: &[u8],
         seq: u64,
         deadline: Instant,
-    ) -> Result<Reply<R>, AttemptError> {
+    ) -> Result<Answer<R>, AttemptError> {
         let client_id = self.client_id;
         self.exchange(id, frame, deadline, |msg| match msg {
-            ServerMessage::Reply {
+            ServerMessage::Reply(ClientReply {
                 client_id: c,
                 seq: s,
-                reply,
-            } if c == client_id && s == seq => Some(reply),
+                outcome,
+            }) if c == client_id && s == seq => Some(Answer::Core(outcome)),
+            ServerMessage::Refused {
+                client_id: c,
+                seq: s,
+                reason,
+            } if c == client_id && s == seq => Some(Answer::Refused(reason)),
             // A late reply to an earlier call on this connection.
             _ => None,
         })

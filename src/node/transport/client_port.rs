@@ -23,7 +23,9 @@ use super::frame::{FrameCodec, FrameError};
 use super::peer::TransportError;
 use super::send_queue::{Pushed, SendQueue};
 use crate::node::config::{ClusterConfig, NodeId, Tuning};
-use crate::node::proto::{client_codec, ClientMessage, NodeStatus, Reply, Request, ServerMessage};
+use crate::node::proto::{
+    client_codec, ClientMessage, ClientReply, ClientRequest, ServerMessage, Status,
+};
 use crate::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use crate::sync::{thread, Arc, Mutex, MutexGuard};
 
@@ -38,7 +40,7 @@ pub enum ClientEvent<C> {
         /// The connection to answer on.
         conn: ConnectionId,
         /// The request.
-        request: Request<C>,
+        request: ClientRequest<C>,
     },
     /// A status query arrived; answer it with [`ClientPort::status`].
     Status {
@@ -194,28 +196,34 @@ where
         })
     }
 
-    /// Queues the reply to request `seq` of `client_id` on `conn`. If the
-    /// connection's reply queue is full the connection is closed instead (the
-    /// client retries), and this returns [`ReplyError::Gone`].
-    pub fn reply(
+    /// Queues the core's `reply` on `conn`. If the connection's reply queue
+    /// is full the connection is closed instead (the client retries), and
+    /// this returns [`ReplyError::Gone`].
+    pub fn reply(&self, conn: ConnectionId, reply: ClientReply<R>) -> Result<(), ReplyError> {
+        self.send(conn, &ServerMessage::Reply(reply))
+    }
+
+    /// Refuses request `seq` of `client_id` on `conn` without it reaching the
+    /// core (for example while shutting down).
+    pub fn refuse(
         &self,
         conn: ConnectionId,
         client_id: u64,
         seq: u64,
-        reply: Reply<R>,
+        reason: String,
     ) -> Result<(), ReplyError> {
         self.send(
             conn,
-            &ServerMessage::Reply {
+            &ServerMessage::Refused {
                 client_id,
                 seq,
-                reply,
+                reason,
             },
         )
     }
 
     /// Queues a status answer on `conn`.
-    pub fn status(&self, conn: ConnectionId, status: NodeStatus) -> Result<(), ReplyError> {
+    pub fn status(&self, conn: ConnectionId, status: Status) -> Result<(), ReplyError> {
         self.send(conn, &ServerMessage::<R>::Status(status))
     }
 

@@ -13,8 +13,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use synod::node::client::{Client, ClientError, ClientOptions};
 use synod::node::config::NodeId;
-use synod::node::proto::{client_codec, NodeStatus, Reply};
+use synod::node::proto::{client_codec, ClientReply, Outcome, Status};
 use synod::node::transport::client_port::{ClientEvent, ClientPort};
+use synod::paxos::Ballot;
 
 use super::support::{bind_cluster, quick_tuning, Ports, PATIENCE};
 
@@ -34,6 +35,10 @@ struct Service {
     /// Lose the first reply to each request (as if the connection dropped).
     lose_first_reply: bool,
     lost: BTreeSet<(u64, u64)>,
+    /// Answer the first attempt of each request `Unknown` (the leader lost
+    /// its leadership with the command in flight), after applying it.
+    unknown_first: bool,
+    unknown: BTreeSet<(u64, u64)>,
     /// Answer nothing at all.
     mute: bool,
 }
@@ -67,9 +72,14 @@ fn start_node(ports: &mut Ports, id: NodeId, service: Arc<Mutex<Service>>) -> Ar
                         continue;
                     }
                     let (cid, seq) = (request.client_id, request.seq);
+                    let reply = |outcome| ClientReply {
+                        client_id: cid,
+                        seq,
+                        outcome,
+                    };
                     if id != s.leader {
                         let hint = Some(s.leader);
-                        let _ = port.reply(conn, cid, seq, Reply::NotLeader { hint });
+                        let _ = port.reply(conn, reply(Outcome::NotLeader { hint }));
                         continue;
                     }
                     let response = match s.sessions.get(&(cid, seq)) {
@@ -85,16 +95,27 @@ fn start_node(ports: &mut Ports, id: NodeId, service: Arc<Mutex<Service>>) -> Ar
                     if s.lose_first_reply && s.lost.insert((cid, seq)) {
                         continue;
                     }
-                    let _ = port.reply(conn, cid, seq, Reply::Ok(response));
+                    if s.unknown_first && s.unknown.insert((cid, seq)) {
+                        let hint = Some(s.leader);
+                        let _ = port.reply(conn, reply(Outcome::Unknown { hint }));
+                        continue;
+                    }
+                    let _ = port.reply(conn, reply(Outcome::Ok(response)));
                 }
                 ClientEvent::Status { conn } => {
-                    let status = NodeStatus {
+                    let status = Status {
                         id,
                         leader: Some(s.leader),
-                        ballot: "1.1".into(),
-                        chosen_slot: s.applications,
-                        applied_slot: s.applications,
-                        can_vote: true,
+                        is_leader: id == s.leader,
+                        ballot: Ballot {
+                            round: 1,
+                            node: s.leader,
+                        },
+                        chosen_upto: s.applications,
+                        applied_upto: s.applications,
+                        snapshot_upto: 0,
+                        amnesiac: false,
+                        voting: true,
                     };
                     let _ = port.status(conn, status);
                 }
@@ -158,6 +179,20 @@ fn retried_request_after_a_lost_reply_is_applied_once() {
         s.sessions.keys().copied().collect::<Vec<_>>(),
         vec![(7, 1), (7, 2)]
     );
+}
+
+#[test]
+fn retried_request_after_an_unknown_outcome_is_applied_once() {
+    let service = Service {
+        leader: 2,
+        unknown_first: true,
+        ..Service::default()
+    };
+    let (ports, _nodes, service) = cluster(3, service);
+    let mut client: Client<Cmd, u64> = Client::new(&ports.config, options(9)).unwrap();
+    assert_eq!(client.call(Cmd::Incr).unwrap(), 1);
+    let s = service.lock().unwrap();
+    assert_eq!((s.unknown.len(), s.applications), (1, 1));
 }
 
 #[test]
@@ -248,11 +283,11 @@ fn client_port_closes_bad_connections_and_keeps_serving() {
     assert!(closed_by_peer(&mut raw), "oversized frame");
     // A request whose client id differs from its frame's sender.
     let codec = client_codec(&ports.config).unwrap();
-    let forged = synod::node::proto::ClientMessage::Request(synod::node::proto::Request {
+    let forged = synod::node::proto::ClientMessage::Request(synod::node::proto::ClientRequest {
         client_id: 5,
         seq: 1,
         command: Cmd::Incr,
-        read_mode: Default::default(),
+        read_mode: synod::node::proto::ReadMode::ReadIndex,
     });
     let mut raw = TcpStream::connect(addr).unwrap();
     raw.write_all(&codec.encode(6, &forged).unwrap()).unwrap();
