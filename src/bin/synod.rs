@@ -13,7 +13,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Run one command against a cluster (exit 0 ok, 1 failed, 2 indeterminate, 3 usage).
+    Client(synod::node::client::cli::ClientArgs),
+}
 
 fn main() -> ExitCode {
     // Usage errors exit 3: clap's own 2 would read as the verdict "unknown".
@@ -25,5 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
+    }
 }
