@@ -206,3 +206,85 @@ fn sender_reconnects_after_the_peer_restarts() {
     assert!(matches!(got, Some((1, Msg::Ping(_)))), "{got:?}");
     assert!(t1.stats().connects >= 2, "{:?}", t1.stats());
 }
+
+#[test]
+fn core_messages_cross_the_transport_unchanged() {
+    use synod::kv::{Command, KvStore, MicroOp};
+    use synod::paxos::{Ballot, Entry, Message, Proposal};
+    type M = Message<KvStore>;
+    let ballot = Ballot { round: 3, node: 1 };
+    let entry = Arc::new(Entry {
+        log_ticks: 42,
+        proposals: vec![
+            Proposal::Client {
+                client_id: u64::MAX,
+                seq: 9,
+                command: Command::Txn(vec![
+                    MicroOp::Read { key: "x".into() },
+                    MicroOp::Write {
+                        key: "y".into(),
+                        value: "é\u{0}".into(),
+                    },
+                ]),
+            },
+            Proposal::Tick(Command::Cas {
+                key: "k".into(),
+                expected: None,
+                new: "v".into(),
+            }),
+        ],
+    });
+    let messages: Vec<M> = vec![
+        M::Prepare {
+            ballot,
+            first_slot: 7,
+        },
+        M::Promise {
+            ballot,
+            snapshot_upto: 2,
+            accepted: vec![(7, ballot, entry.clone())],
+        },
+        M::Accept {
+            ballot,
+            slot: 8,
+            entry: entry.clone(),
+            chosen_upto: 7,
+        },
+        M::Commit {
+            ballot,
+            first_slot: 7,
+            chosen_upto: 9,
+            read_round: 4,
+            promisers: vec![1, 2],
+        },
+        M::Learn {
+            entries: vec![(8, entry)],
+        },
+    ];
+    let mut ports = bind_cluster(2, quick_tuning());
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let deliver = Arc::new(move |from, m: M| {
+        let _ = tx.lock().unwrap().send((from, m));
+    });
+    let t1: Transport<M> = Transport::start(
+        &ports.config,
+        1,
+        ports.peer[0].take().unwrap(),
+        Arc::new(|_, _| {}),
+    )
+    .unwrap();
+    let _t2: Transport<M> =
+        Transport::start(&ports.config, 2, ports.peer[1].take().unwrap(), deliver).unwrap();
+    for m in &messages {
+        t1.send(2, m).unwrap();
+    }
+    let mut got = Vec::new();
+    recv_until(&rx, |(from, m)| {
+        assert_eq!(*from, 1);
+        got.push(m.clone());
+        got.len() == messages.len()
+    })
+    .expect("all delivered");
+    assert_eq!(got, messages);
+}
