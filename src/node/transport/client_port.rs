@@ -325,12 +325,21 @@ where
                 continue;
             }
         };
-        let mut reg = shared.registry();
-        for id in std::mem::take(&mut reg.finished) {
-            for h in reg.threads.remove(&id).into_iter().flatten() {
-                let _ = h.join();
-            }
+        // Join the threads of closed connections outside the lock: the
+        // node's handler may call `reply` (which takes it) from a reader
+        // that is on its way out.
+        let done: Vec<_> = {
+            let mut reg = shared.registry();
+            let ids = std::mem::take(&mut reg.finished);
+            ids.iter()
+                .filter_map(|id| reg.threads.remove(id))
+                .flatten()
+                .collect()
+        };
+        for h in done {
+            let _ = h.join();
         }
+        let mut reg = shared.registry();
         if reg.conns.len() >= shared.tuning.max_client_connections {
             bump(&shared.counters.refused);
             tracing::warn!(addr = ?stream.peer_addr().ok(), limit = shared.tuning.max_client_connections, "client port at its connection limit; refusing");
@@ -393,12 +402,10 @@ where
         Ok(()) => {}
     }
     conn.close();
-    {
-        let mut reg = shared.registry();
-        reg.conns.remove(&id);
-        reg.finished.push(id);
-    }
+    shared.registry().conns.remove(&id);
     handler(ClientEvent::Closed { conn: id });
+    // Last: from here on the acceptor may join this thread.
+    shared.registry().finished.push(id);
 }
 
 fn serve<C>(

@@ -484,12 +484,19 @@ where
             }
         };
         let peer_addr = stream.peer_addr().ok();
-        let mut inbound = shared.inbound();
-        for id in std::mem::take(&mut inbound.finished) {
-            if let Some(h) = inbound.readers.remove(&id) {
-                let _ = h.join();
-            }
+        // Join readers that returned, outside the lock: a reader may still
+        // be on its way out, and must not wait on the acceptor.
+        let done: Vec<_> = {
+            let mut inbound = shared.inbound();
+            let ids = std::mem::take(&mut inbound.finished);
+            ids.iter()
+                .filter_map(|id| inbound.readers.remove(id))
+                .collect()
+        };
+        for h in done {
+            let _ = h.join();
         }
+        let mut inbound = shared.inbound();
         if inbound.conns.len() >= shared.tuning().max_peer_connections {
             bump(&shared.counters.connections_refused, 1);
             tracing::warn!(addr = ?peer_addr, limit = shared.tuning().max_peer_connections, "peer port at its connection limit; refusing");

@@ -312,3 +312,54 @@ fn status_query_returns_the_nodes_view() {
     let status = client.status(1).unwrap();
     assert_eq!((status.id, status.leader), (1, Some(2)));
 }
+
+#[test]
+fn handler_answering_synchronously_on_close_never_stalls_the_port() {
+    use std::sync::OnceLock;
+    let mut ports = bind_cluster(1, quick_tuning());
+    let cell: Arc<OnceLock<Weak<Port>>> = Arc::new(OnceLock::new());
+    let cell2 = cell.clone();
+    // The handler calls back into the port on the reader thread, for every
+    // event, as a node answering inline would.
+    let handler = Arc::new(move |ev: ClientEvent<Cmd>| {
+        let Some(port) = cell2.get().and_then(Weak::upgrade) else {
+            return;
+        };
+        match ev {
+            ClientEvent::Request { conn, request } => {
+                let _ = port.reply(
+                    conn,
+                    ClientReply {
+                        client_id: request.client_id,
+                        seq: request.seq,
+                        outcome: Outcome::Ok(request.seq),
+                    },
+                );
+            }
+            ClientEvent::Closed { conn } => {
+                assert!(port
+                    .reply(
+                        conn,
+                        ClientReply {
+                            client_id: 0,
+                            seq: 0,
+                            outcome: Outcome::Busy
+                        }
+                    )
+                    .is_err());
+            }
+            ClientEvent::Status { .. } => {}
+        }
+    });
+    let port: Arc<Port> = Arc::new(
+        ClientPort::start(&ports.config, 1, ports.client[0].take().unwrap(), handler).unwrap(),
+    );
+    cell.set(Arc::downgrade(&port)).unwrap();
+    // Many short connections: each close runs the handler while the acceptor
+    // reaps finished connections.
+    for i in 0..50u64 {
+        let mut client: Client<Cmd, u64> = Client::new(&ports.config, options(100 + i)).unwrap();
+        assert_eq!(client.call(Cmd::Incr).unwrap(), 1);
+    }
+    assert_eq!(port.stats().accepted, 50);
+}
