@@ -11,7 +11,7 @@ use synod::node::proto::{ClientReply, Outcome, Status};
 use synod::node::transport::client_port::{ClientEvent, ClientPort};
 use synod::paxos::{Ballot, StateMachine};
 
-use super::support::{bind_cluster, quick_tuning};
+use super::support::{bind_cluster, quick_tuning, RefusingPort};
 
 type Port = ClientPort<Command, Response>;
 
@@ -196,12 +196,15 @@ fn cli_usage_errors_exit_3() {
 
 #[test]
 fn cli_request_never_sent_exits_1_unavailable() {
-    // The ports were bound then released: nothing listens there.
-    let ports = bind_cluster(2, quick_tuning());
+    // Nothing listens on the client ports: every connect is refused.
+    let mut ports = bind_cluster(2, quick_tuning());
+    let dead: Vec<RefusingPort> = (0..2).map(|_| RefusingPort::new()).collect();
+    for (node, d) in ports.config.nodes.iter_mut().zip(&dead) {
+        node.client = d.addr;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cluster.toml");
     std::fs::write(&config, ports.config.to_toml()).unwrap();
-    drop(ports);
     let (code, _, err) = client(&config, &["--timeout-ms", "300", "put", "k", "v"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("never sent"), "{err}");

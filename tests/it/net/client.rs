@@ -17,7 +17,7 @@ use synod::node::proto::{client_codec, ClientReply, Outcome, Status};
 use synod::node::transport::client_port::{ClientEvent, ClientPort};
 use synod::paxos::Ballot;
 
-use super::support::{bind_cluster, quick_tuning, Ports, PATIENCE};
+use super::support::{bind_cluster, quick_tuning, Ports, RefusingPort, PATIENCE};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Cmd {
@@ -219,7 +219,10 @@ fn unanswered_request_is_indeterminate_at_the_deadline() {
 fn request_never_sent_is_a_definite_unavailable() {
     let mut ports = bind_cluster(2, quick_tuning());
     // No node listens: every connect is refused.
-    ports.client.clear();
+    let dead: Vec<RefusingPort> = (0..2).map(|_| RefusingPort::new()).collect();
+    for (node, d) in ports.config.nodes.iter_mut().zip(&dead) {
+        node.client = d.addr;
+    }
     let opts = ClientOptions {
         timeout: Duration::from_millis(300),
         ..options(3)

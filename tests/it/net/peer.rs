@@ -10,7 +10,7 @@ use synod::node::transport::frame::FrameCodec;
 use synod::node::transport::peer::{Hello, HelloReply};
 use synod::node::transport::Transport;
 
-use super::support::{bind_cluster, quick_tuning, recv_until, Ports, PATIENCE};
+use super::support::{bind_cluster, quick_tuning, recv_until, Ports, RefusingPort, PATIENCE};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Msg {
@@ -137,6 +137,7 @@ fn handshake_refuses_a_non_member_and_another_cluster() {
         hello_reply(&codec, &mut raw),
         Some(HelloReply::Refused(_))
     ));
+    assert!(closed_by_peer(&mut raw));
     // The proof the refusals are not blanket: a member is accepted, and a
     // frame it sends after the handshake claiming another sender closes it.
     let mut raw = TcpStream::connect(t2.local_addr()).unwrap();
@@ -163,9 +164,11 @@ fn send_queue_bound_holds_when_the_peer_is_dead() {
     };
     let mut ports = bind_cluster(2, tuning);
     // Node 2 never runs: its port refuses connections.
+    let dead = RefusingPort::new();
+    ports.config.nodes[1].peer = dead.addr;
     drop(ports.peer[1].take());
     let (t1, _rx1) = start(&mut ports, 1);
-    let frame_len = FrameCodec::new("test", 1 << 20)
+    let frame_len = FrameCodec::new(&ports.config.cluster_id, 1 << 20)
         .unwrap()
         .encode(1, &Msg::Blob(vec![0; 100]))
         .unwrap()

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -29,8 +30,16 @@ pub fn bind_cluster(n: usize, tuning: Tuning) -> Ports {
         peer.push(Some(p));
         client.push(Some(c));
     }
+    // A cluster id of its own, so a test that reaches another test's port (a
+    // port reused after a listener closed) is refused by the handshake.
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let cluster_id = format!(
+        "test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
     let config = ClusterConfig {
-        cluster_id: "test".into(),
+        cluster_id,
         nodes,
         tuning,
     };
@@ -67,6 +76,54 @@ pub fn recv_until<T>(rx: &mpsc::Receiver<T>, mut want: impl FnMut(&T) -> bool) -
             Ok(item) if want(&item) => return Some(item),
             Ok(_) => {}
             Err(_) => return None,
+        }
+    }
+}
+
+/// A loopback port that refuses connections for as long as this value lives:
+/// a socket bound to it that never listens, so no other test can take the
+/// port and turn "nothing listens there" into a connection.
+pub struct RefusingPort {
+    fd: libc::c_int,
+    pub addr: std::net::SocketAddr,
+}
+
+impl RefusingPort {
+    pub fn new() -> RefusingPort {
+        // SAFETY: plain socket calls on a descriptor this value owns; the
+        // sockaddr structs are fully initialized and sized as the calls expect.
+        unsafe {
+            let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+            assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+            let mut sa: libc::sockaddr_in = std::mem::zeroed();
+            sa.sin_family = libc::AF_INET as libc::sa_family_t;
+            sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+            sa.sin_port = 0;
+            let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            let rc = libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len);
+            assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+            let mut out: libc::sockaddr_in = std::mem::zeroed();
+            let mut out_len = len;
+            let rc = libc::getsockname(
+                fd,
+                (&mut out as *mut libc::sockaddr_in).cast(),
+                &mut out_len,
+            );
+            assert_eq!(rc, 0, "getsockname: {}", std::io::Error::last_os_error());
+            let port = u16::from_be(out.sin_port);
+            RefusingPort {
+                fd,
+                addr: std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port)),
+            }
+        }
+    }
+}
+
+impl Drop for RefusingPort {
+    fn drop(&mut self) {
+        // SAFETY: `fd` is owned by this value and closed once.
+        unsafe {
+            libc::close(self.fd);
         }
     }
 }
