@@ -366,3 +366,24 @@ fn handler_answering_synchronously_on_close_never_stalls_the_port() {
     }
     assert_eq!(port.stats().accepted, 50);
 }
+
+#[test]
+fn client_port_at_its_connection_limit_refuses_more_and_recovers() {
+    let tuning = synod::node::config::Tuning {
+        max_client_connections: 1,
+        ..quick_tuning()
+    };
+    let mut ports = bind_cluster(1, tuning);
+    let service = Arc::new(Mutex::new(Service {
+        leader: 1,
+        ..Service::default()
+    }));
+    let port = start_node(&mut ports, 1, service);
+    let idle = TcpStream::connect(port.local_addr()).unwrap();
+    let mut extra = TcpStream::connect(port.local_addr()).unwrap();
+    assert!(closed_by_peer(&mut extra), "second connection refused");
+    assert_eq!(port.stats().refused, 1);
+    drop(idle);
+    let mut client: Client<Cmd, u64> = Client::new(&ports.config, options(3)).unwrap();
+    assert_eq!(client.call(Cmd::Incr).unwrap(), 1);
+}

@@ -291,3 +291,33 @@ fn core_messages_cross_the_transport_unchanged() {
     .expect("all delivered");
     assert_eq!(got, messages);
 }
+
+#[test]
+fn peer_port_at_its_connection_limit_refuses_more_and_recovers() {
+    let tuning = Tuning {
+        max_peer_connections: 2,
+        // Idle connections hold their slot for the whole test.
+        handshake_timeout_ms: 600_000,
+        ..quick_tuning()
+    };
+    let mut ports = bind_cluster(2, tuning);
+    let (t2, rx2) = start(&mut ports, 2);
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| TcpStream::connect(t2.local_addr()).unwrap())
+        .collect();
+    let mut extra = TcpStream::connect(t2.local_addr()).unwrap();
+    assert!(closed_by_peer(&mut extra), "third connection refused");
+    assert_eq!(t2.stats().connections_refused, 1);
+    // Freed slots serve a real peer again.
+    drop(idle);
+    let (t1, _rx1) = start(&mut ports, 1);
+    let mut got = None;
+    for i in 0..400u64 {
+        t1.send(2, &Msg::Ping(i)).unwrap();
+        if let Ok(m) = rx2.recv_timeout(PATIENCE / 400) {
+            got = Some(m);
+            break;
+        }
+    }
+    assert!(matches!(got, Some((1, Msg::Ping(_)))), "{got:?}");
+}
