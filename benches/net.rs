@@ -4,7 +4,7 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -58,13 +58,13 @@ fn bench_loopback(c: &mut Criterion) {
     };
     let config = ClusterConfig::parse(&config.to_toml(), Path::new("bench.toml")).expect("valid");
     let mut listeners = listeners.into_iter();
-    let ignore = Arc::new(|_, _: Accept| {});
+    let ignore = |_, _: Accept| {};
     let t1 = Transport::start(&config, 1, listeners.next().expect("l1"), ignore).expect("t1");
     let (tx, rx) = mpsc::channel();
     let tx = Mutex::new(tx);
-    let deliver = Arc::new(move |_, m: Accept| {
+    let deliver = move |_, m: Accept| {
         let _ = tx.lock().expect("lock").send(m.2);
-    });
+    };
     let _t2 = Transport::start(&config, 2, listeners.next().expect("l2"), deliver).expect("t2");
     // Connect before measuring.
     t1.send(2, &accept(0)).expect("send");

@@ -54,8 +54,9 @@ pub enum ClientEvent<C> {
     },
 }
 
-/// Where client events go, called on the connection's reader thread.
-pub type ClientHandler<C> = Arc<dyn Fn(ClientEvent<C>) + Send + Sync>;
+/// Where client events go, shared by the reader threads. Boxed inside the
+/// shim's `Arc` because loom's `Arc` cannot hold an unsized `dyn Fn`.
+type ClientHandler<C> = Arc<Box<dyn Fn(ClientEvent<C>) + Send + Sync>>;
 
 /// A reply could not be queued.
 #[derive(Debug, thiserror::Error)]
@@ -146,11 +147,14 @@ where
     C: DeserializeOwned + Send + 'static,
     R: Serialize,
 {
-    /// Binds node `me`'s client address from `config` and starts.
+    /// Binds node `me`'s client address from `config` and starts. `handler`
+    /// is called on the connection's reader thread with each event; it may
+    /// call [`Self::reply`] inline, and should not block for long (it holds up
+    /// that connection).
     pub fn bind(
         config: &ClusterConfig,
         me: NodeId,
-        handler: ClientHandler<C>,
+        handler: impl Fn(ClientEvent<C>) + Send + Sync + 'static,
     ) -> Result<ClientPort<C, R>, TransportError> {
         let node = config.node(me).ok_or(TransportError::UnknownNode(me))?;
         let listener = TcpListener::bind(node.client).map_err(|source| TransportError::Bind {
@@ -160,13 +164,14 @@ where
         Self::start(config, me, listener, handler)
     }
 
-    /// Starts on an already bound `listener`.
+    /// Starts on an already bound `listener`; `handler` as in [`Self::bind`].
     pub fn start(
         config: &ClusterConfig,
         me: NodeId,
         listener: TcpListener,
-        handler: ClientHandler<C>,
+        handler: impl Fn(ClientEvent<C>) + Send + Sync + 'static,
     ) -> Result<ClientPort<C, R>, TransportError> {
+        let handler: ClientHandler<C> = Arc::new(Box::new(handler));
         let local_addr = listener
             .local_addr()
             .map_err(|source| TransportError::Bind {

@@ -7,5 +7,5 @@ pub mod peer;
 pub mod send_queue;
 
 pub use frame::{Frame, FrameCodec, FrameError, FRAME_VERSION};
-pub use peer::{Deliver, SendError, Transport, TransportError, TransportStats};
+pub use peer::{SendError, Transport, TransportError, TransportStats};
 pub use send_queue::SendQueue;

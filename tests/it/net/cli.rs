@@ -34,9 +34,9 @@ fn service(mute: bool) -> Service {
             &ports.config,
             1,
             ports.client[0].take().unwrap(),
-            Arc::new(move |ev| {
+            move |ev| {
                 let _ = tx.lock().unwrap().send(ev);
-            }),
+            },
         )
         .unwrap(),
     );

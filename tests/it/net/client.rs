@@ -50,14 +50,9 @@ fn start_node(ports: &mut Ports, id: NodeId, service: Arc<Mutex<Service>>) -> Ar
     let tx = Mutex::new(tx);
     let listener = ports.client[id as usize - 1].take().unwrap();
     let port: Arc<Port> = Arc::new(
-        ClientPort::start(
-            &ports.config,
-            id,
-            listener,
-            Arc::new(move |ev| {
-                let _ = tx.lock().unwrap().send(ev);
-            }),
-        )
+        ClientPort::start(&ports.config, id, listener, move |ev| {
+            let _ = tx.lock().unwrap().send(ev);
+        })
         .unwrap(),
     );
     let weak: Weak<Port> = Arc::downgrade(&port);
@@ -324,7 +319,7 @@ fn handler_answering_synchronously_on_close_never_stalls_the_port() {
     let cell2 = cell.clone();
     // The handler calls back into the port on the reader thread, for every
     // event, as a node answering inline would.
-    let handler = Arc::new(move |ev: ClientEvent<Cmd>| {
+    let handler = move |ev: ClientEvent<Cmd>| {
         let Some(port) = cell2.get().and_then(Weak::upgrade) else {
             return;
         };
@@ -353,7 +348,7 @@ fn handler_answering_synchronously_on_close_never_stalls_the_port() {
             }
             ClientEvent::Status { .. } => {}
         }
-    });
+    };
     let port: Arc<Port> = Arc::new(
         ClientPort::start(&ports.config, 1, ports.client[0].take().unwrap(), handler).unwrap(),
     );

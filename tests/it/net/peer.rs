@@ -24,14 +24,9 @@ fn start(ports: &mut Ports, id: NodeId) -> (Transport<Msg>, Inbox) {
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let listener = ports.peer[id as usize - 1].take().expect("listener unused");
-    let t = Transport::start(
-        &ports.config,
-        id,
-        listener,
-        Arc::new(move |from, m| {
-            let _ = tx.lock().unwrap().send((from, m));
-        }),
-    )
+    let t = Transport::start(&ports.config, id, listener, move |from, m| {
+        let _ = tx.lock().unwrap().send((from, m));
+    })
     .expect("transport starts");
     (t, rx)
 }
@@ -267,16 +262,11 @@ fn core_messages_cross_the_transport_unchanged() {
     let mut ports = bind_cluster(2, quick_tuning());
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
-    let deliver = Arc::new(move |from, m: M| {
+    let deliver = move |from, m: M| {
         let _ = tx.lock().unwrap().send((from, m));
-    });
-    let t1: Transport<M> = Transport::start(
-        &ports.config,
-        1,
-        ports.peer[0].take().unwrap(),
-        Arc::new(|_, _| {}),
-    )
-    .unwrap();
+    };
+    let t1: Transport<M> =
+        Transport::start(&ports.config, 1, ports.peer[0].take().unwrap(), |_, _| {}).unwrap();
     let _t2: Transport<M> =
         Transport::start(&ports.config, 2, ports.peer[1].take().unwrap(), deliver).unwrap();
     for m in &messages {

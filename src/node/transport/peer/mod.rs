@@ -51,10 +51,9 @@ pub enum HelloReply {
     Refused(String),
 }
 
-/// Where delivered messages go: called on a reader thread with the sender's
-/// id and the message. It should hand off quickly (to a queue), since it
-/// holds up that peer's connection.
-pub type Deliver<M> = Arc<dyn Fn(NodeId, M) + Send + Sync>;
+/// Where delivered messages go, shared by the reader threads. Boxed inside
+/// the shim's `Arc` because loom's `Arc` cannot hold an unsized `dyn Fn`.
+type Deliver<M> = Arc<Box<dyn Fn(NodeId, M) + Send + Sync>>;
 
 /// The transport could not start.
 #[derive(Debug, thiserror::Error)]
@@ -187,11 +186,14 @@ impl<M> Transport<M>
 where
     M: Serialize + DeserializeOwned + Send + 'static,
 {
-    /// Binds node `me`'s peer address from `config` and starts.
+    /// Binds node `me`'s peer address from `config` and starts. `deliver` is
+    /// called on a reader thread with the sender's id and each message; it
+    /// should hand off quickly (to a queue), since it holds up that peer's
+    /// connection, and must not block forever once shutdown begins.
     pub fn bind(
         config: &ClusterConfig,
         me: NodeId,
-        deliver: Deliver<M>,
+        deliver: impl Fn(NodeId, M) + Send + Sync + 'static,
     ) -> Result<Transport<M>, TransportError> {
         let node = config.node(me).ok_or(TransportError::UnknownNode(me))?;
         let listener = TcpListener::bind(node.peer).map_err(|source| TransportError::Bind {
@@ -202,14 +204,15 @@ where
     }
 
     /// Starts on an already bound `listener` (tests bind port 0 first, then
-    /// write the config with the port they got).
+    /// write the config with the port they got). `deliver` as in [`Self::bind`].
     pub fn start(
         config: &ClusterConfig,
         me: NodeId,
         listener: TcpListener,
-        deliver: Deliver<M>,
+        deliver: impl Fn(NodeId, M) + Send + Sync + 'static,
     ) -> Result<Transport<M>, TransportError> {
         config.node(me).ok_or(TransportError::UnknownNode(me))?;
+        let deliver: Deliver<M> = Arc::new(Box::new(deliver));
         let local_addr = listener
             .local_addr()
             .map_err(|source| TransportError::Bind {
