@@ -56,7 +56,8 @@ fn bench_loopback(c: &mut Criterion) {
         nodes,
         tuning: Tuning::default(),
     };
-    let config = ClusterConfig::parse(&config.to_toml(), Path::new("bench.toml")).expect("valid");
+    let config = ClusterConfig::parse(&config.to_toml().expect("toml"), Path::new("bench.toml"))
+        .expect("valid");
     let mut listeners = listeners.into_iter();
     let ignore = |_, _: Accept| {};
     let t1 = Transport::start(&config, 1, listeners.next().expect("l1"), ignore).expect("t1");

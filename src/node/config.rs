@@ -284,10 +284,11 @@ impl ClusterConfig {
         ids
     }
 
-    /// Renders the config as TOML (for harnesses that generate cluster files).
-    pub fn to_toml(&self) -> String {
-        // Serializing plain structs of strings, integers and addresses cannot fail.
-        toml::to_string(self).unwrap_or_else(|e| unreachable!("config serializes: {e}"))
+    /// Renders the config as TOML (for harnesses that generate cluster
+    /// files). Fails only for a value TOML cannot hold (an integer above
+    /// `i64::MAX`), which [`ClusterConfig::parse`] could not have produced.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string(self)
     }
 }
 

@@ -26,7 +26,7 @@ fn service(mute: bool) -> Service {
     let mut ports = bind_cluster(1, quick_tuning());
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cluster.toml");
-    std::fs::write(&config, ports.config.to_toml()).unwrap();
+    std::fs::write(&config, ports.config.to_toml().unwrap()).unwrap();
     let (tx, rx) = mpsc::channel::<ClientEvent<Command>>();
     let tx = Mutex::new(tx);
     let port: Arc<Port> = Arc::new(
@@ -204,7 +204,7 @@ fn cli_request_never_sent_exits_1_unavailable() {
     }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("cluster.toml");
-    std::fs::write(&config, ports.config.to_toml()).unwrap();
+    std::fs::write(&config, ports.config.to_toml().unwrap()).unwrap();
     let (code, _, err) = client(&config, &["--timeout-ms", "300", "put", "k", "v"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("never sent"), "{err}");

@@ -34,7 +34,10 @@ fn config_example_parses_with_defaults_for_unset_tuning() {
         synod::node::config::Tuning::default().max_frame_bytes
     );
     // The renderer writes what the parser reads.
-    assert_eq!(parse(&config.to_toml()).expect("round trip"), config);
+    assert_eq!(
+        parse(&config.to_toml().unwrap()).expect("round trip"),
+        config
+    );
 }
 
 fn syntax_position(text: &str) -> (Option<usize>, Option<usize>, String) {

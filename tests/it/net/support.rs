@@ -44,7 +44,7 @@ pub fn bind_cluster(n: usize, tuning: Tuning) -> Ports {
         tuning,
     };
     // Round trip through the file format, so every test config is a valid file.
-    let config = ClusterConfig::parse(&config.to_toml(), Path::new("test.toml"))
+    let config = ClusterConfig::parse(&config.to_toml().unwrap(), Path::new("test.toml"))
         .expect("generated config is valid");
     Ports {
         config,
