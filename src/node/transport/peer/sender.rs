@@ -73,7 +73,10 @@ pub(super) fn run_sender(shared: &Shared, link: &Link) {
                         tracing::debug!(peer = link.to, failures, error = %e, "reconnect failed");
                     }
                     failures += 1;
-                    if link.queue.sleep_unless_closed(backoff) {
+                    if link
+                        .queue
+                        .sleep_unless_closed(jittered(backoff, shared.me, link.to, failures))
+                    {
                         break;
                     }
                     backoff = (backoff * 2).min(max_backoff);
@@ -102,4 +105,23 @@ pub(super) fn run_sender(shared: &Shared, link: &Link) {
     if let Some(w) = conn {
         let _ = w.get_ref().shutdown(Shutdown::Both);
     }
+}
+
+/// `delay` scaled into [delay/2, delay), varying with the link and the
+/// attempt, so nodes that lost a peer together do not reconnect in lockstep.
+fn jittered(
+    delay: std::time::Duration,
+    me: NodeId,
+    to: NodeId,
+    attempt: u64,
+) -> std::time::Duration {
+    let mut z = me.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ to.rotate_left(17)
+        ^ attempt.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z ^= z >> 31;
+    z = z.wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 29;
+    // A fraction in [0.5, 1.0), in thousandths.
+    let per_mille = 500 + (z % 500) as u32;
+    delay * per_mille / 1000
 }
