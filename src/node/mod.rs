@@ -4,3 +4,7 @@ pub mod identity;
 pub mod pipeline;
 pub mod queue;
 pub mod storage;
+pub mod client;
+pub mod config;
+pub mod proto;
+pub mod transport;

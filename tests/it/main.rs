@@ -2,6 +2,7 @@
 //! on a 2-core machine instead of one per file).
 
 mod kv;
+mod net;
 mod paxos;
 mod history;
 mod storage;
