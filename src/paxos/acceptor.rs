@@ -121,8 +121,10 @@ impl<S: StateMachine> Replica<S> {
             && slot >= self.snapshot_upto
             && slot < floor + self.config.max_slot_lead
         {
-            // P1a: ballot >= promised, so this acceptor may accept it.
-            self.promised = self.promised.max(ballot);
+            // P1a: ballot >= promised, so this acceptor may accept it. The
+            // implied promise gets its own record: the accept record may be
+            // compacted away under a snapshot, the promise must not be.
+            self.promise(ballot, out);
             self.accepted.insert(slot, (ballot, Arc::clone(&entry)));
             out.ready.persist.push(Record::Accept {
                 slot,

@@ -229,3 +229,47 @@ fn agreement_check_catches_ignored_amnesia_rule() {
     let (seed, violation) = found.expect("no disagreement found with the amnesia rule off");
     eprintln!("amnesia rule ignored: seed {seed}: {violation}");
 }
+
+/// The planted `quorum_one_short` bug (every quorum one replica smaller) lets
+/// two leaders choose different values for one slot; the driver finds it.
+#[cfg(feature = "faults")]
+#[test]
+fn agreement_check_catches_quorums_one_short() {
+    let found = (0..2_000u64).find_map(|seed| {
+        let mut sim = Sim::new(
+            SimConfig::faulty(seed, 3),
+            AppendLog::default(),
+            |c| {
+                small(c);
+                c.faults.quorum_one_short = true;
+            },
+            append,
+        )
+        .unwrap();
+        sim.run(5_000).err().map(|v| (seed, v))
+    });
+    let (seed, violation) = found.expect("no disagreement found with quorums one short");
+    eprintln!("quorums one short: seed {seed}: {violation}");
+}
+
+/// The planted `skip_adopt_highest_accepted` bug (a new leader ignores the
+/// values in promises, breaking P2c) is caught by the agreement check.
+#[cfg(feature = "faults")]
+#[test]
+fn agreement_check_catches_skipped_adoption() {
+    let found = (0..2_000u64).find_map(|seed| {
+        let mut sim = Sim::new(
+            SimConfig::faulty(seed, 3),
+            AppendLog::default(),
+            |c| {
+                small(c);
+                c.faults.skip_adopt_highest_accepted = true;
+            },
+            append,
+        )
+        .unwrap();
+        sim.run(5_000).err().map(|v| (seed, v))
+    });
+    let (seed, violation) = found.expect("no disagreement found with adoption skipped");
+    eprintln!("adoption skipped: seed {seed}: {violation}");
+}
