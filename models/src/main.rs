@@ -1,0 +1,284 @@
+//! The models' CLI: `check` runs one configuration (BFS, DFS or a seeded
+//! simulation) and prints unique states, depth, states per second, the
+//! verdict and any counterexample path; `explore` serves stateright's
+//! Explorer on 127.0.0.1.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use stateright::{Checker, Expectation, Model, Path};
+use synod::paxos::Faults;
+use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel};
+
+/// Exhaustive stateright models of synod's Paxos core.
+#[derive(Parser, Debug)]
+#[command(name = "synod-models", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Model-check one configuration.
+    Check {
+        #[command(flatten)]
+        cfg: CfgArgs,
+        /// Breadth-first search (the default).
+        #[arg(long, conflicts_with_all = ["dfs", "simulation"])]
+        bfs: bool,
+        /// Depth-first search (less memory).
+        #[arg(long, conflicts_with = "simulation")]
+        dfs: bool,
+        /// Random walks from this seed instead of exhaustive search.
+        #[arg(long, value_name = "SEED")]
+        simulation: Option<u64>,
+        /// Stop after this many seconds (reported as incomplete).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<u64>,
+        /// Checker threads.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// Serve stateright's Explorer (a web UI) for one configuration.
+    Explore {
+        #[command(flatten)]
+        cfg: CfgArgs,
+        /// Port on 127.0.0.1.
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+    },
+}
+
+#[derive(Args, Debug)]
+struct CfgArgs {
+    /// Number of servers.
+    #[arg(long, default_value_t = 3)]
+    servers: usize,
+    /// Number of clients.
+    #[arg(long, default_value_t = 2)]
+    clients: usize,
+    /// Operations per client.
+    #[arg(long, default_value_t = 1)]
+    ops: usize,
+    /// unordered-nonduplicating, unordered-duplicating or ordered.
+    #[arg(long, default_value = "unordered-nonduplicating")]
+    network: NetworkKind,
+    /// The network may drop messages.
+    #[arg(long)]
+    lossy: bool,
+    /// Most servers crashed at once (each may restart `--restarts` times).
+    #[arg(long, default_value_t = 0)]
+    crashes: usize,
+    /// Most restarts per server (default: 1 if --crashes > 0).
+    #[arg(long)]
+    restarts: Option<u8>,
+    /// Restarted servers find their disk wiped (they come back amnesiac).
+    #[arg(long)]
+    wipe: bool,
+    /// How many servers have election timers.
+    #[arg(long, default_value_t = 1)]
+    timers: usize,
+    /// Tick budget per server incarnation.
+    #[arg(long, default_value_t = 3)]
+    ticks: u8,
+    /// Highest ballot round explored.
+    #[arg(long, default_value_t = 2)]
+    rounds: u64,
+    /// Planted bug to switch on: forget-promises, skip-adopt, quorum-one-short,
+    /// local-reads, ignore-amnesia (repeatable).
+    #[arg(long = "fault", value_name = "NAME")]
+    faults: Vec<String>,
+}
+
+impl CfgArgs {
+    fn to_cfg(&self) -> Result<ModelCfg, String> {
+        let mut c = ModelCfg::new(self.servers, self.clients, self.network);
+        c.ops_per_client = self.ops;
+        c.lossy = self.lossy;
+        c.max_crashes = self.crashes;
+        c.max_restarts = self
+            .restarts
+            .unwrap_or(if self.crashes > 0 { 1 } else { 0 });
+        c.restarts = if self.wipe {
+            Restarts::Wiped
+        } else {
+            Restarts::Intact
+        };
+        c.timers = self.timers;
+        c.max_ticks = self.ticks;
+        c.max_round = self.rounds;
+        let mut f = Faults::default();
+        for name in &self.faults {
+            match name.as_str() {
+                "forget-promises" => f.forget_promises_on_restart = true,
+                "skip-adopt" => f.skip_adopt_highest_accepted = true,
+                "quorum-one-short" => f.quorum_one_short = true,
+                "local-reads" => f.local_reads = true,
+                "ignore-amnesia" => f.ignore_amnesia_rule = true,
+                other => return Err(format!("--fault {other:?}: unknown planted bug; expected forget-promises, skip-adopt, quorum-one-short, local-reads or ignore-amnesia")),
+            }
+        }
+        c.faults = f;
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+}
+
+/// Prints a path one step per line: the action, then what it changed.
+fn print_path(
+    m: &SynodModel,
+    path: &Path<<SynodModel as Model>::State, <SynodModel as Model>::Action>,
+) {
+    for (i, (_, action)) in path.clone().into_vec().into_iter().enumerate() {
+        if let Some(a) = action {
+            println!("  {:>3}. {}", i + 1, m.format_action(&a));
+        }
+    }
+    println!("  last state: {:#?}", path.last_state().actor_states);
+    println!("  history: {:?}", path.last_state().history.tester);
+}
+
+fn check(
+    cfg: ModelCfg,
+    mode: &str,
+    seed: Option<u64>,
+    timeout: Option<u64>,
+    threads: usize,
+) -> ExitCode {
+    println!("config: {}", cfg.describe());
+    let m = match model(&cfg) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let properties: Vec<(Expectation, &'static str)> = m
+        .properties()
+        .iter()
+        .map(|p| (p.expectation.clone(), p.name))
+        .collect();
+    let mut builder = m.clone().checker().threads(threads.max(1));
+    if let Some(t) = timeout {
+        builder = builder.timeout(Duration::from_secs(t));
+    }
+    let start = Instant::now();
+    let checker: Box<dyn Checker<SynodModel>> = match (mode, seed) {
+        (_, Some(seed)) => Box::new(builder.spawn_simulation(seed, stateright::UniformChooser)),
+        ("dfs", _) => Box::new(builder.spawn_dfs()),
+        _ => Box::new(builder.spawn_bfs()),
+    };
+    let mut last = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(200));
+        if last.elapsed() >= Duration::from_secs(10) {
+            last = Instant::now();
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!(
+                "... {:.0}s: {} unique states, depth {}, {:.0} states/s",
+                secs,
+                checker.unique_state_count(),
+                checker.max_depth(),
+                checker.state_count() as f64 / secs
+            );
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "search: {}; unique states: {}; states: {}; max depth: {}; time: {:.2}s; {:.0} states/s",
+        seed.map_or(mode.to_string(), |s| format!("simulation seed {s}")),
+        checker.unique_state_count(),
+        checker.state_count(),
+        checker.max_depth(),
+        secs,
+        checker.state_count() as f64 / secs.max(1e-9)
+    );
+    let discoveries = checker.discoveries();
+    let mut failed = false;
+    for (expectation, name) in &properties {
+        let found = discoveries.get(name);
+        let verdict = match (expectation, found) {
+            (Expectation::Always | Expectation::Eventually, None) => "holds",
+            (Expectation::Always | Expectation::Eventually, Some(_)) => {
+                failed = true;
+                "VIOLATED"
+            }
+            (Expectation::Sometimes, Some(_)) => "reached",
+            (Expectation::Sometimes, None) => "NOT reached",
+        };
+        println!("  {:?} {name}: {verdict}", expectation);
+        if let (Expectation::Always | Expectation::Eventually, Some(path)) = (expectation, found) {
+            println!("  counterexample for {name:?}:");
+            print_path(checker.model(), path);
+        }
+    }
+    let complete = seed.is_none() && timeout.is_none_or(|t| secs < t as f64);
+    let verdict = if failed {
+        "invalid"
+    } else if complete {
+        "valid"
+    } else {
+        "unknown (search incomplete)"
+    };
+    println!("verdict: {verdict}");
+    if failed {
+        ExitCode::from(1)
+    } else if complete {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Cmd::Check {
+            cfg,
+            bfs: _,
+            dfs,
+            simulation,
+            timeout,
+            threads,
+        } => match cfg.to_cfg() {
+            Ok(c) => check(
+                c,
+                if dfs { "dfs" } else { "bfs" },
+                simulation,
+                timeout,
+                threads,
+            ),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(3)
+            }
+        },
+        Cmd::Explore { cfg, port } => match cfg
+            .to_cfg()
+            .and_then(|c| model(&c).map_err(|e| e.to_string()))
+        {
+            Ok(m) => {
+                let address = format!("127.0.0.1:{port}");
+                println!("serving the Explorer on http://{address}");
+                m.checker().serve(address);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(3)
+            }
+        },
+    }
+}
