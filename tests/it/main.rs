@@ -1,3 +1,5 @@
 //! The one integration-test binary: each module is a concern (one link step
 //! on a 2-core machine instead of one per file).
+
 mod kv;
+mod paxos;
