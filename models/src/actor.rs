@@ -4,7 +4,7 @@
 //! scheduled register operations and retries refused ones.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use stateright::actor::{model_timeout, Actor, Id, Out};
 use synod::kv::{Command, KvLimits, KvStore, Response};
@@ -82,8 +82,8 @@ pub struct Pending {
     pub seq: u64,
     /// The operation.
     pub op: RegisterOp,
-    /// Servers that refused this attempt definitely (`NotLeader`, `Busy`).
-    pub refused: BTreeSet<Id>,
+    /// The server this attempt went to.
+    pub server: Id,
     /// Resends so far.
     pub retries: u8,
 }
@@ -153,6 +153,49 @@ fn initial_store() -> KvStore {
     KvStore::new(KvLimits::default())
 }
 
+/// Appends `record` to the disk, unless it repeats a record already there and
+/// recovering with it gives the very replica recovering without it gives (a
+/// re-accepted value after a duplicated accept): the disk's meaning is what
+/// `Replica::recover` makes of it, and a log that grows on every duplicate
+/// delivery would make the duplicating network's state space infinite.
+/// Returns whether the disk changed.
+fn append_record(config: &Config, records: &mut Vec<Record<KvStore>>, record: Record<KvStore>) -> bool {
+    if records.contains(&record) {
+        let without = Replica::recover(config.clone(), initial_store(), records.clone());
+        let mut longer = records.clone();
+        longer.push(record.clone());
+        let with = Replica::recover(config.clone(), initial_store(), longer);
+        if let (Ok(a), Ok(b)) = (without, with) {
+            if a == b {
+                return false;
+            }
+        }
+    }
+    records.push(record);
+    true
+}
+
+/// Most ticks [`ticks_to_elect`] tries.
+const MAX_ELECTION_TICKS: u8 = 64;
+
+/// How many ticks a fresh replica with `config` takes to stand for election:
+/// measured on the real core (a lone copy stepped until it sends a prepare),
+/// so the tick budget follows the core's seeded timeout, whatever it is.
+pub fn ticks_to_elect(config: &Config) -> Option<u8> {
+    let mut r = Replica::new(config.clone(), initial_store()).ok()?;
+    for t in 1..=MAX_ELECTION_TICKS {
+        let ready = r.step(Input::Tick);
+        if ready
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Prepare { .. }))
+        {
+            return Some(t);
+        }
+    }
+    None
+}
+
 /// The highest ballot promised per these records.
 fn promised_in(records: &[Record<KvStore>]) -> Option<Ballot> {
     records
@@ -202,8 +245,13 @@ impl SynodActor {
         };
         o.save(disk.clone());
         let ticks_left = if usize::from(id) < cfg.timers {
-            o.set_timer(Timer::Tick, model_timeout());
-            cfg.max_ticks
+            match ticks_to_elect(replica.config()) {
+                Some(t) => {
+                    o.set_timer(Timer::Tick, model_timeout());
+                    t.saturating_add(cfg.extra_ticks)
+                }
+                None => return State::Failed(format!("server {id} never stands for election")),
+            }
         } else {
             0
         };
@@ -246,6 +294,7 @@ impl SynodActor {
     /// The driver's rule: persist the records, then send messages and replies.
     fn emit(s: &mut ServerState, ready: Ready<KvStore>, cfg: &ModelCfg, o: &mut Out<Self>) {
         if !ready.persist.is_empty() {
+            let before = s.disk.ghost.clone();
             let ghost = &mut s.disk.ghost;
             if let Some(forgotten) = ghost.forgotten_promise.filter(|_| s.disk.wiped) {
                 for r in &ready.persist {
@@ -262,8 +311,15 @@ impl SynodActor {
                     ghost.changed = Some(slot);
                 }
             }
-            s.disk.records.extend(ready.persist);
-            o.save(s.disk.clone());
+            let ghost_changed = *ghost != before;
+            let config = s.replica.config().clone();
+            let mut changed = false;
+            for record in ready.persist {
+                changed |= append_record(&config, &mut s.disk.records, record);
+            }
+            if changed || ghost_changed {
+                o.save(s.disk.clone());
+            }
         }
         for (to, message) in ready.messages {
             // The core sends only to members; anything else would be a core
@@ -277,31 +333,31 @@ impl SynodActor {
         }
     }
 
-    fn send_request(cfg: &ModelCfg, id: Id, p: &Pending, o: &mut Out<Self>) {
+    fn send_request(id: Id, p: &Pending, o: &mut Out<Self>) {
         let request = ClientRequest {
             client_id: usize::from(id) as u64,
             seq: p.seq,
             command: p.op.command(),
             read_mode: ReadMode::ReadIndex,
         };
-        for s in 0..cfg.servers {
-            o.send(Id::from(s), Msg::Request(request.clone()));
-        }
+        o.send(p.server, Msg::Request(request));
     }
 
-    /// Client `id`'s `k`-th operation, sent to every server (only the leader
-    /// takes it; the others refuse definitely).
+    /// Client `id`'s `k`-th operation, sent to server `(client + k) mod
+    /// servers`: successive operations go to different servers, so a read
+    /// after a write may reach a replica other than the one that answered.
     fn invoke(cfg: &ModelCfg, id: Id, k: usize, o: &mut Out<Self>) -> Option<Pending> {
         if k >= cfg.ops_per_client {
             return None;
         }
+        let c = usize::from(id) - cfg.servers;
         let p = Pending {
             seq: k as u64 + 1,
-            op: RegisterOp::schedule(usize::from(id) - cfg.servers, k),
-            refused: BTreeSet::new(),
+            op: RegisterOp::schedule(c, k),
+            server: Id::from((c + k) % cfg.servers),
             retries: 0,
         };
-        Self::send_request(cfg, id, &p, o);
+        Self::send_request(id, &p, o);
         Some(p)
     }
 
@@ -319,8 +375,8 @@ impl SynodActor {
         let Some(p) = &c.pending else {
             return;
         };
-        if p.seq != reply.seq || c.stopped {
-            return;
+        if p.seq != reply.seq || c.stopped || src != p.server {
+            return; // a duplicate, or an answer to an earlier attempt
         }
         let mut c = c.clone();
         let mut p = p.clone();
@@ -329,26 +385,36 @@ impl SynodActor {
                 c.done += 1;
                 c.pending = Self::invoke(cfg, id, c.done, o);
             }
-            Outcome::NotLeader { .. } | Outcome::Busy => {
-                if !p.refused.insert(src) {
-                    return; // a duplicate refusal
-                }
-                if p.refused.len() == cfg.servers {
-                    if p.retries < cfg.max_client_retries {
-                        p.retries += 1;
-                        p.refused.clear();
-                        Self::send_request(cfg, id, &p, o);
-                    } else {
-                        c.stopped = true;
+            Outcome::NotLeader { hint } => {
+                let next = match hint {
+                    Some(h) if h >= 1 && h as usize <= cfg.servers && server_actor(h) != src => {
+                        server_actor(h)
                     }
-                }
-                c.pending = Some(p);
+                    _ => Id::from((usize::from(src) + 1) % cfg.servers),
+                };
+                Self::retry(cfg, id, &mut c, &mut p, next, o);
+            }
+            Outcome::Busy => {
+                let next = Id::from((usize::from(src) + 1) % cfg.servers);
+                Self::retry(cfg, id, &mut c, &mut p, next, o);
             }
             Outcome::Unknown { .. } | Outcome::SessionStale => {
                 c.stopped = true;
             }
         }
         *state.to_mut() = State::Client(c);
+    }
+
+    /// Resends a definitely refused request to `next`, within the retry bound.
+    fn retry(cfg: &ModelCfg, id: Id, c: &mut ClientState, p: &mut Pending, next: Id, o: &mut Out<Self>) {
+        if p.retries < cfg.max_client_retries {
+            p.retries += 1;
+            p.server = next;
+            Self::send_request(id, p, o);
+            c.pending = Some(p.clone());
+        } else {
+            c.stopped = true;
+        }
     }
 }
 

@@ -92,8 +92,10 @@ pub struct ModelCfg {
     /// the others never stand for election. At least 1: the core elects a
     /// leader only on ticks.
     pub timers: usize,
-    /// Most ticks each server incarnation takes (bounds the replica's clock).
-    pub max_ticks: u8,
+    /// Ticks each server incarnation takes beyond those its first election
+    /// timeout needs (heartbeats, retransmissions, re-elections); bounds the
+    /// replica's clock.
+    pub extra_ticks: u8,
     /// Highest ballot round explored (`within_boundary`).
     pub max_round: u64,
     /// A client resends a refused request (every server answered `NotLeader`
@@ -150,7 +152,7 @@ impl ModelCfg {
             max_restarts: 0,
             restarts: Restarts::Intact,
             timers: 1,
-            max_ticks: 3,
+            extra_ticks: 0,
             max_round: 2,
             max_client_retries: 1,
             window: 1,
@@ -171,7 +173,7 @@ impl ModelCfg {
             self.servers as u64,
         )?;
         range("timers", self.timers as u64, 1, self.servers as u64)?;
-        range("max_ticks", u64::from(self.max_ticks), 1, 32)?;
+        range("extra_ticks", u64::from(self.extra_ticks), 0, 32)?;
         range("max_round", self.max_round, 1, 16)?;
         range("window", self.window, 1, 8)?;
         range("max_batch", self.max_batch as u64, 1, 8)?;
@@ -181,7 +183,7 @@ impl ModelCfg {
     /// A one-line description, for reports.
     pub fn describe(&self) -> String {
         format!(
-            "{} servers, {} clients x {} ops, {}{}, crashes {} (restarts {} {:?}), timers on {}, ticks {}, rounds {}{}",
+            "{} servers, {} clients x {} ops, {}{}, crashes {} (restarts {} {:?}), timers on {}, extra ticks {}, rounds {}{}",
             self.servers,
             self.clients,
             self.ops_per_client,
@@ -191,7 +193,7 @@ impl ModelCfg {
             self.max_restarts,
             self.restarts,
             self.timers,
-            self.max_ticks,
+            self.extra_ticks,
             self.max_round,
             if self.faults == Faults::default() {
                 String::new()

@@ -15,12 +15,13 @@
 //! again with `Replica::recover` from exactly the saved records, or, when the
 //! configuration wipes disks ([`Restarts::Wiped`]), with `Replica::amnesiac`
 //! from nothing. Time is the tick timer: one firing is one `Input::Tick`, and
-//! each incarnation has a tick budget ([`ModelCfg::max_ticks`]), which with
+//! each incarnation has a tick budget (its first election timeout, measured on
+//! the core, plus [`ModelCfg::extra_ticks`]), which with
 //! the ballot-round bound keeps the space finite.
 //!
 //! Clients invoke register operations (put, get, cas on one key) with request
-//! ids, broadcast to every server (the leader takes it, the others refuse),
-//! and resend a request every server refused. Their invocations and `Ok`
+//! ids, each to one server, and follow a refusal's leader hint (or the next
+//! server) a bounded number of times. Their invocations and `Ok`
 //! returns feed stateright's linearizability tester ([`history`]).
 //!
 //! Properties ([`properties`]): always linearizable; always agreement (no two

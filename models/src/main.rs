@@ -37,6 +37,9 @@ enum Cmd {
         /// Stop after this many seconds (reported as incomplete).
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
+        /// Stop at the first counterexample (for hunting planted bugs).
+        #[arg(long)]
+        first_failure: bool,
         /// Checker threads.
         #[arg(long, default_value_t = 1)]
         threads: usize,
@@ -80,9 +83,9 @@ struct CfgArgs {
     /// How many servers have election timers.
     #[arg(long, default_value_t = 1)]
     timers: usize,
-    /// Tick budget per server incarnation.
-    #[arg(long, default_value_t = 3)]
-    ticks: u8,
+    /// Ticks per server incarnation beyond its first election timeout.
+    #[arg(long, default_value_t = 0)]
+    extra_ticks: u8,
     /// Highest ballot round explored.
     #[arg(long, default_value_t = 2)]
     rounds: u64,
@@ -107,7 +110,7 @@ impl CfgArgs {
             Restarts::Intact
         };
         c.timers = self.timers;
-        c.max_ticks = self.ticks;
+        c.extra_ticks = self.extra_ticks;
         c.max_round = self.rounds;
         let mut f = Faults::default();
         for name in &self.faults {
@@ -146,6 +149,7 @@ fn check(
     seed: Option<u64>,
     timeout: Option<u64>,
     threads: usize,
+    first_failure: bool,
 ) -> ExitCode {
     println!("config: {}", cfg.describe());
     let m = match model(&cfg) {
@@ -161,6 +165,9 @@ fn check(
         .map(|p| (p.expectation.clone(), p.name))
         .collect();
     let mut builder = m.clone().checker().threads(threads.max(1));
+    if first_failure {
+        builder = builder.finish_when(stateright::HasDiscoveries::AnyFailures);
+    }
     if let Some(t) = timeout {
         builder = builder.timeout(Duration::from_secs(t));
     }
@@ -214,7 +221,8 @@ fn check(
             print_path(checker.model(), path);
         }
     }
-    let complete = seed.is_none() && timeout.is_none_or(|t| secs < t as f64);
+    let complete =
+        seed.is_none() && !first_failure && timeout.is_none_or(|t| secs < t as f64);
     let verdict = if failed {
         "invalid"
     } else if complete {
@@ -251,6 +259,7 @@ fn main() -> ExitCode {
             dfs,
             simulation,
             timeout,
+            first_failure,
             threads,
         } => match cfg.to_cfg() {
             Ok(c) => check(
@@ -259,6 +268,7 @@ fn main() -> ExitCode {
                 simulation,
                 timeout,
                 threads,
+                first_failure,
             ),
             Err(e) => {
                 eprintln!("error: {e}");

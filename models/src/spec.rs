@@ -124,11 +124,12 @@ impl RegisterOp {
     }
 
     /// The `k`-th operation of client `c` (0-based): a fixed schedule mixing
-    /// writes, reads and cas, so every configuration has a read after a write
-    /// (stale reads show up) and a cas racing a write.
+    /// writes, reads and cas. Client 0 writes then reads (a stale read shows
+    /// up); client 1 starts with a cas, so two clients race two writes for
+    /// the first slot; client 2 starts with a read.
     pub fn schedule(c: usize, k: usize) -> RegisterOp {
         let v = (10 * (c + 1) + k) as u8;
-        match (c + k) % 3 {
+        match (k + 2 * c) % 3 {
             0 => RegisterOp::Put(v),
             1 => RegisterOp::Get,
             _ => RegisterOp::Cas {
