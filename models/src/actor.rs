@@ -159,7 +159,11 @@ fn initial_store() -> KvStore {
 /// `Replica::recover` makes of it, and a log that grows on every duplicate
 /// delivery would make the duplicating network's state space infinite.
 /// Returns whether the disk changed.
-fn append_record(config: &Config, records: &mut Vec<Record<KvStore>>, record: Record<KvStore>) -> bool {
+fn append_record(
+    config: &Config,
+    records: &mut Vec<Record<KvStore>>,
+    record: Record<KvStore>,
+) -> bool {
     if records.contains(&record) {
         let without = Replica::recover(config.clone(), initial_store(), records.clone());
         let mut longer = records.clone();
@@ -406,7 +410,14 @@ impl SynodActor {
     }
 
     /// Resends a definitely refused request to `next`, within the retry bound.
-    fn retry(cfg: &ModelCfg, id: Id, c: &mut ClientState, p: &mut Pending, next: Id, o: &mut Out<Self>) {
+    fn retry(
+        cfg: &ModelCfg,
+        id: Id,
+        c: &mut ClientState,
+        p: &mut Pending,
+        next: Id,
+        o: &mut Out<Self>,
+    ) {
         if p.retries < cfg.max_client_retries {
             p.retries += 1;
             p.server = next;
@@ -438,14 +449,12 @@ impl Actor for SynodActor {
 
     fn on_msg(&self, id: Id, state: &mut Cow<State>, src: Id, msg: Msg, o: &mut Out<Self>) {
         match (self, msg) {
-            (SynodActor::Server(cfg), Msg::Peer(message)) => {
-                if usize::from(src) < cfg.servers {
-                    let input = Input::Message {
-                        from: node_id(src),
-                        message,
-                    };
-                    Self::step_server(state, input, false, cfg, o);
-                }
+            (SynodActor::Server(cfg), Msg::Peer(message)) if usize::from(src) < cfg.servers => {
+                let input = Input::Message {
+                    from: node_id(src),
+                    message,
+                };
+                Self::step_server(state, input, false, cfg, o);
             }
             (SynodActor::Server(cfg), Msg::Request(request)) => {
                 Self::step_server(state, Input::Request(request), false, cfg, o);

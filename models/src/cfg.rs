@@ -84,6 +84,9 @@ pub struct ModelCfg {
     /// Most servers crashed at the same time (stateright's `max_crashes`;
     /// client crashes are pruned).
     pub max_crashes: usize,
+    /// Only servers with an index at or above this one may crash (0: any);
+    /// crashing only servers without timers keeps the space small.
+    pub first_crashable: usize,
     /// Most restarts of each server over a whole run.
     pub max_restarts: u8,
     /// What a restarted server finds on disk.
@@ -149,6 +152,7 @@ impl ModelCfg {
             network,
             lossy: false,
             max_crashes: 0,
+            first_crashable: 0,
             max_restarts: 0,
             restarts: Restarts::Intact,
             timers: 1,

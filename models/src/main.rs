@@ -74,6 +74,9 @@ struct CfgArgs {
     /// Most servers crashed at once (each may restart `--restarts` times).
     #[arg(long, default_value_t = 0)]
     crashes: usize,
+    /// Only servers numbered above this may crash (0: any).
+    #[arg(long, default_value_t = 0)]
+    crash_above: usize,
     /// Most restarts per server (default: 1 if --crashes > 0).
     #[arg(long)]
     restarts: Option<u8>,
@@ -101,6 +104,7 @@ impl CfgArgs {
         c.ops_per_client = self.ops;
         c.lossy = self.lossy;
         c.max_crashes = self.crashes;
+        c.first_crashable = self.crash_above;
         c.max_restarts = self
             .restarts
             .unwrap_or(if self.crashes > 0 { 1 } else { 0 });
@@ -221,8 +225,7 @@ fn check(
             print_path(checker.model(), path);
         }
     }
-    let complete =
-        seed.is_none() && !first_failure && timeout.is_none_or(|t| secs < t as f64);
+    let complete = seed.is_none() && !first_failure && timeout.is_none_or(|t| secs < t as f64);
     let verdict = if failed {
         "invalid"
     } else if complete {

@@ -116,9 +116,11 @@ pub fn restarted_server_learns(m: &SynodModel, s: &SynodState) -> bool {
 }
 
 /// Keeps the space finite: no client crashes (a crashed client would report
-/// falsely), ballot rounds and restarts within the bounds.
+/// falsely), only crashable servers crash, ballot rounds and restarts within the bounds.
 pub fn within_boundary(cfg: &ModelCfg, s: &SynodState) -> bool {
-    if s.crashed.iter().skip(cfg.servers).any(|c| *c) {
+    if s.crashed.iter().skip(cfg.servers).any(|c| *c)
+        || s.crashed.iter().take(cfg.first_crashable).any(|c| *c)
+    {
         return false;
     }
     if disks(cfg, s).any(|d| d.restarts > cfg.max_restarts) {
