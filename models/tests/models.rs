@@ -113,6 +113,23 @@ fn lost_state_restart_is_safe_and_the_server_relearns() {
     assert_eq!(c.unique_state_count(), 52338);
 }
 
+#[test]
+fn intact_restart_is_safe_and_the_server_recovers_what_it_learned() {
+    let mut m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
+    m.max_crashes = 1;
+    m.first_crashable = 2;
+    m.max_restarts = 1;
+    let c = exhaust(&m);
+    c.assert_any_discovery("restarted server learns");
+    assert_eq!(c.unique_state_count(), 58570);
+}
+
+#[test]
+fn five_servers_one_client_ordered_is_safe() {
+    let c = exhaust(&cfg(5, 1, NetworkKind::Ordered));
+    assert_eq!(c.unique_state_count(), 101911);
+}
+
 // ---- Teeth --------------------------------------------------------------
 
 fn faulty(mut m: ModelCfg, f: impl FnOnce(&mut Faults)) -> ModelCfg {
