@@ -130,6 +130,44 @@ fn five_servers_one_client_ordered_is_safe() {
     assert_eq!(c.unique_state_count(), 101911);
 }
 
+#[test]
+fn lossy_ordered_network_with_a_lost_state_restart_is_safe() {
+    let mut m = cfg(3, 1, NetworkKind::Ordered);
+    m.lossy = true;
+    m.max_crashes = 1;
+    m.first_crashable = 2;
+    m.max_restarts = 1;
+    m.restarts = Restarts::Wiped;
+    let c = exhaust(&m);
+    c.assert_any_discovery("restarted server learns");
+    assert_eq!(c.unique_state_count(), 82074);
+}
+
+/// Leader changes are beyond the exhaustive CI bounds; random walks show the
+/// model reaches one that commits a client command, with no safety violation
+/// on the way.
+#[test]
+fn random_walks_reach_a_leader_change_that_commits() {
+    let mut m = cfg(3, 2, NetworkKind::UnorderedDuplicating);
+    m.lossy = true;
+    m.timers = 2;
+    m.max_crashes = 1;
+    m.max_restarts = 1;
+    let mut wanted: std::collections::BTreeSet<&'static str> = SAFETY.into_iter().collect();
+    wanted.insert("leader change commits");
+    let c = model(&m)
+        .expect("valid configuration")
+        .checker()
+        .finish_when(HasDiscoveries::AnyOf(wanted))
+        .timeout(Duration::from_secs(600))
+        .spawn_simulation(7, stateright::UniformChooser)
+        .join();
+    for name in SAFETY {
+        c.assert_no_discovery(name);
+    }
+    c.assert_any_discovery("leader change commits");
+}
+
 // ---- Teeth --------------------------------------------------------------
 
 fn faulty(mut m: ModelCfg, f: impl FnOnce(&mut Faults)) -> ModelCfg {
