@@ -121,8 +121,10 @@ impl<S: StateMachine> Replica<S> {
             && slot >= self.snapshot_upto
             && slot < floor + self.config.max_slot_lead
         {
-            // P1a: ballot >= promised, so this acceptor may accept it.
-            self.promised = self.promised.max(ballot);
+            // P1a: ballot >= promised, so this acceptor may accept it. The
+            // implied promise gets its own record: the accept record may be
+            // compacted away under a snapshot, the promise must not be.
+            self.promise(ballot, out);
             self.accepted.insert(slot, (ballot, Arc::clone(&entry)));
             out.ready.persist.push(Record::Accept {
                 slot,
@@ -141,7 +143,7 @@ impl<S: StateMachine> Replica<S> {
         &mut self,
         from: NodeId,
         ballot: Ballot,
-        first_slot: Slot,
+        _first_slot: Slot,
         chosen_upto: Slot,
         read_round: u64,
         promisers: Vec<NodeId>,
@@ -174,7 +176,6 @@ impl<S: StateMachine> Replica<S> {
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
-        let _ = first_slot; // informative: the leadership's first slot
         self.learn_by_commit(ballot, chosen_upto, out);
         if self.chosen_upto < chosen_upto && from != self.config.id {
             self.send(

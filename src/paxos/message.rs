@@ -102,13 +102,14 @@ pub enum Message<S: StateMachine> {
     Commit {
         /// The leader's ballot.
         ballot: Ballot,
-        /// The first slot of this leadership (it proposed every slot from here on).
+        /// The first slot of this leadership (it proposed every open slot from
+        /// here on; informative).
         first_slot: Slot,
         /// Every slot below this one is chosen.
         chosen_upto: Slot,
         /// The read-index round being confirmed.
         read_round: u64,
-        /// The phase-1 quorum of this ballot (the amnesia rule needs it).
+        /// The phase-1 quorum of this ballot (informative, for traces and models).
         promisers: Vec<NodeId>,
     },
     /// The acceptor has promised nothing above `ballot` (confirms a read round).

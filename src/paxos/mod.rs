@@ -17,9 +17,31 @@
 //! batches become durable, and their sends leave, in order.
 //!
 //! A replica restarts with [`Replica::recover`] from exactly the records it
-//! persisted, in order. A replica whose records are lost starts with
-//! [`Replica::amnesiac`] and takes part in no quorum until that is safe.
+//! persisted, in order, and the state machine's initial state (the state
+//! before slot 0, used when no snapshot record is given). A driver may drop
+//! records of slots below a persisted snapshot's `upto`.
+//!
+//! A replica whose records are lost (disk wiped or corrupt) starts with
+//! [`Replica::amnesiac`] and takes part in no quorum until that is safe. Its
+//! first `Ready` persists [`Record::Amnesia`]` { voting: false }`, so a crash
+//! during its recovery restarts it amnesiac again through `recover`; until
+//! that first record is durable, a restart must call `amnesiac` again (an
+//! empty disk cannot tell a wiped replica from a new one: the driver can).
+//! Rejoining needs every other replica reachable (see `leader.rs`,
+//! `end_amnesia_if_recovered`, for the rule and why it is safe).
+//!
 //! Time is only [`Input::Tick`]; randomness only [`Config::seed`].
+//!
+//! # Clients
+//!
+//! A [`ClientRequest`] carries `(client_id, seq)`; a client keeps one request
+//! outstanding and retries it with the same `seq` (to any replica) until it
+//! gets a definite [`Outcome`]. `Ok`, `NotLeader`, `Busy` and `SessionStale`
+//! are definite; `Unknown` (the leader lost its leadership with the command
+//! in flight) may or may not take effect, and a retry is applied at most once.
+//! A session evicted from the bounded table (`max_sessions`, LRU by log time)
+//! or expired (`session_timeout_ticks` of log time) is forgotten: a retry
+//! after that could apply twice, so size both above the live clients.
 //!
 //! # The protocol
 //!

@@ -68,9 +68,11 @@ impl<R: Clone> Sessions<R> {
             if seq < s.last_seq {
                 return SessionOutcome::Stale;
             }
-            self.by_use.remove(&(s.last_used_ticks, client_id));
-            s.last_used_ticks = now;
-            self.by_use.insert((now, client_id));
+            if s.last_used_ticks != now {
+                self.by_use.remove(&(s.last_used_ticks, client_id));
+                s.last_used_ticks = now;
+                self.by_use.insert((now, client_id));
+            }
             if seq == s.last_seq {
                 return SessionOutcome::Duplicate(s.response.clone());
             }

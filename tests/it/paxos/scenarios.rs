@@ -459,3 +459,66 @@ fn a_step_with_replies_persists_what_they_depend_on_first() {
         .iter()
         .any(|p| matches!(p, synod::paxos::Record::Chosen { .. })));
 }
+
+/// Lock expiry goes through the log: the leader proposes the state machine's
+/// tick commands from its ticks, once while in flight, and the log's clock
+/// (the leader's ticks, made monotonic) decides when a lease has run out.
+#[test]
+fn leader_proposes_tick_commands_once_while_in_flight() {
+    use synod::kv::{Command, KvStore, Response};
+    let mut c = Lockstep::new(3, KvStore::new(Default::default()), |_| {}).unwrap();
+    assert!(c.elect(1));
+    let acquire = |seq, owner: &str| synod::paxos::ClientRequest {
+        client_id: 1,
+        seq,
+        command: Command::Acquire {
+            lock: "l".into(),
+            owner: owner.into(),
+            ttl_ticks: 3,
+        },
+        read_mode: ReadMode::ReadIndex,
+    };
+    c.request(1, acquire(1, "a"));
+    c.deliver_all(usize::MAX);
+    assert!(matches!(
+        c.replies.last().unwrap().1.outcome,
+        Outcome::Ok(Response::Token(_))
+    ));
+    // Cut the leader off: its expiry cannot be chosen, so it stays in flight.
+    c.set_cut(1, 2, true);
+    c.set_cut(1, 3, true);
+    let mut expiry_slots = std::collections::BTreeSet::new();
+    for _ in 0..20 {
+        let ready = c.input(1, Input::Tick);
+        for (_, m) in &ready.messages {
+            if let Message::Accept { slot, entry, .. } = m {
+                if entry
+                    .proposals
+                    .iter()
+                    .any(|p| matches!(p, Proposal::Tick(Command::Expire { .. })))
+                {
+                    expiry_slots.insert(*slot);
+                }
+            }
+        }
+        c.deliver_all(usize::MAX);
+    }
+    assert_eq!(expiry_slots.len(), 1, "proposed once, retransmitted only");
+    // Heal: the expiry is chosen and another owner can take the lock.
+    c.set_cut(1, 2, false);
+    c.set_cut(1, 3, false);
+    c.tick(1, 3);
+    c.request(1, acquire(2, "b"));
+    c.deliver_all(usize::MAX);
+    assert!(
+        matches!(
+            c.replies.last().unwrap().1.outcome,
+            Outcome::Ok(Response::Token(_))
+        ),
+        "{:?}",
+        c.replies.last()
+    );
+    for id in 1..=3 {
+        assert_eq!(c.replica(id).unwrap().state().leases().len(), 1);
+    }
+}

@@ -165,8 +165,8 @@ fn same_search_without_the_bug_keeps_agreement() {
     }
 }
 
-fn wiping(seed: u64) -> SimConfig {
-    let mut config = SimConfig::faulty(seed, 3);
+fn wiping_n(seed: u64, replicas: usize) -> SimConfig {
+    let mut config = SimConfig::faulty(seed, replicas);
     config.crash_per_mille = 30;
     config.restart_per_mille = 100;
     config.wipe_per_mille = 1000;
@@ -177,8 +177,14 @@ fn wiping(seed: u64) -> SimConfig {
 /// until that is safe: restarts that all lose their disks keep agreement.
 #[test]
 fn wiped_disks_keep_agreement_under_the_amnesia_rule() {
-    for seed in 0..100u64 {
-        let mut sim = Sim::new(wiping(seed), AppendLog::default(), small, append).unwrap();
+    for (seed, replicas) in (0..100u64).map(|s| (s, 3)).chain((0..20).map(|s| (s, 5))) {
+        let mut sim = Sim::new(
+            wiping_n(seed, replicas),
+            AppendLog::default(),
+            small,
+            append,
+        )
+        .unwrap();
         sim.run(5_000)
             .unwrap_or_else(|v| panic!("seed {seed}: {v}"));
         assert!(sim.stats().wipes > 0, "seed {seed}: {:?}", sim.stats());
@@ -209,7 +215,7 @@ fn wiped_disks_keep_agreement_under_the_amnesia_rule() {
 fn agreement_check_catches_ignored_amnesia_rule() {
     let found = (0..2_000u64).find_map(|seed| {
         let mut sim = Sim::new(
-            wiping(seed),
+            wiping_n(seed, 3),
             AppendLog::default(),
             |c| {
                 small(c);
@@ -222,4 +228,48 @@ fn agreement_check_catches_ignored_amnesia_rule() {
     });
     let (seed, violation) = found.expect("no disagreement found with the amnesia rule off");
     eprintln!("amnesia rule ignored: seed {seed}: {violation}");
+}
+
+/// The planted `quorum_one_short` bug (every quorum one replica smaller) lets
+/// two leaders choose different values for one slot; the driver finds it.
+#[cfg(feature = "faults")]
+#[test]
+fn agreement_check_catches_quorums_one_short() {
+    let found = (0..2_000u64).find_map(|seed| {
+        let mut sim = Sim::new(
+            SimConfig::faulty(seed, 3),
+            AppendLog::default(),
+            |c| {
+                small(c);
+                c.faults.quorum_one_short = true;
+            },
+            append,
+        )
+        .unwrap();
+        sim.run(5_000).err().map(|v| (seed, v))
+    });
+    let (seed, violation) = found.expect("no disagreement found with quorums one short");
+    eprintln!("quorums one short: seed {seed}: {violation}");
+}
+
+/// The planted `skip_adopt_highest_accepted` bug (a new leader ignores the
+/// values in promises, breaking P2c) is caught by the agreement check.
+#[cfg(feature = "faults")]
+#[test]
+fn agreement_check_catches_skipped_adoption() {
+    let found = (0..2_000u64).find_map(|seed| {
+        let mut sim = Sim::new(
+            SimConfig::faulty(seed, 3),
+            AppendLog::default(),
+            |c| {
+                small(c);
+                c.faults.skip_adopt_highest_accepted = true;
+            },
+            append,
+        )
+        .unwrap();
+        sim.run(5_000).err().map(|v| (seed, v))
+    });
+    let (seed, violation) = found.expect("no disagreement found with adoption skipped");
+    eprintln!("adoption skipped: seed {seed}: {violation}");
 }
