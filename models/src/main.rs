@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Parser, Subcommand};
 use stateright::{Checker, Expectation, Model, Path};
 use synod::paxos::Faults;
+use synod_models::actor::State;
 use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel};
 
 /// Exhaustive stateright models of synod's Paxos core.
@@ -143,8 +144,39 @@ fn print_path(
             println!("  {:>3}. {}", i + 1, m.format_action(&a));
         }
     }
-    println!("  last state: {:#?}", path.last_state().actor_states);
-    println!("  history: {:?}", path.last_state().history.tester);
+    let last = path.last_state();
+    println!("  last state:");
+    for (i, a) in last.actor_states.iter().enumerate() {
+        let crashed = if last.crashed[i] { " (crashed)" } else { "" };
+        match &**a {
+            State::Server(s) => {
+                let st = s.replica.status();
+                let learned: Vec<String> = s
+                    .replica
+                    .learned()
+                    .map(|(slot, e)| format!("{slot}: {:?}", e.proposals))
+                    .collect();
+                println!(
+                    "    server {}{crashed}: leader {} ballot {} chosen_upto {} amnesiac {} restarts {} learned [{}]",
+                    i + 1,
+                    st.is_leader,
+                    st.ballot,
+                    st.chosen_upto,
+                    st.amnesiac,
+                    s.disk.restarts,
+                    learned.join(", ")
+                );
+            }
+            State::Failed(why) => println!("    server {}: failed to start: {why}", i + 1),
+            State::Client(c) => println!(
+                "    client {i}: done {} pending {:?} stopped {}",
+                c.done,
+                c.pending.as_ref().map(|p| (&p.op, p.seq)),
+                c.stopped
+            ),
+        }
+    }
+    println!("  history: {:?}", last.history.tester);
 }
 
 fn check(

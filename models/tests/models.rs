@@ -140,7 +140,7 @@ fn lossy_ordered_network_with_a_lost_state_restart_is_safe() {
     m.restarts = Restarts::Wiped;
     let c = exhaust(&m);
     c.assert_any_discovery("restarted server learns");
-    assert_eq!(c.unique_state_count(), 82074);
+    assert_eq!(c.unique_state_count(), 75734);
 }
 
 /// Leader changes are beyond the exhaustive CI bounds; random walks show the
