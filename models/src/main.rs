@@ -238,7 +238,17 @@ fn check(
         secs,
         checker.state_count() as f64 / secs.max(1e-9)
     );
-    let discoveries = checker.discoveries();
+    // stateright rebuilds a simulation's paths by replaying action indices;
+    // that replay can panic (seen with crashes in simulation mode), so the
+    // verdict is kept even when the path cannot be shown.
+    let discoveries =
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checker.discoveries())) {
+            Ok(d) => d,
+            Err(_) => {
+                println!("error: stateright could not rebuild the discovered paths");
+                return ExitCode::from(2);
+            }
+        };
     let mut failed = false;
     for (expectation, name) in &properties {
         let found = discoveries.get(name);
