@@ -1,1 +1,104 @@
-//! synod-models: stateright actors around synod::paxos (see the models issue).
+//! synod-models: exhaustive stateright models of synod's real Paxos core.
+//!
+//! # What is checked, and how
+//!
+//! The model is the product: each server actor holds a real
+//! [`synod::paxos::Replica`] over the real [`synod::kv::KvStore`], and the
+//! actor only drives it. A delivered message, a client request or a timer
+//! firing becomes one `Replica::step`; the step's `Ready` becomes stateright
+//! commands in the driver's order: its records appended to the actor's
+//! storage (`Out::save`), then its messages and client replies. A stateright
+//! handler is atomic, so no crash falls between save and send here; that
+//! window is for the simulator and the loom tests.
+//!
+//! A crash loses everything but the storage; the recovery starts the replica
+//! again with `Replica::recover` from exactly the saved records, or, when the
+//! configuration wipes disks ([`Restarts::Wiped`]), with `Replica::amnesiac`
+//! from nothing. Time is the tick timer: one firing is one `Input::Tick`, and
+//! each incarnation has a tick budget (its first election timeout, measured on
+//! the core, plus [`ModelCfg::extra_ticks`]), which with
+//! the ballot-round bound keeps the space finite.
+//!
+//! Clients invoke register operations (put, get, cas on one key) with request
+//! ids, each to one server, and follow a refusal's leader hint (or the next
+//! server) a bounded number of times. Their invocations and `Ok`
+//! returns feed stateright's linearizability tester ([`history`]).
+//!
+//! Properties ([`properties`]): always linearizable; always agreement (no two
+//! servers ever learn different values for a slot, over ghost copies of every
+//! value each ever learned); always a learned log never changes; always an
+//! amnesiac server votes in no ballot below the promise it forgot; always
+//! every server starts. Sometimes a value is chosen, a leader of a later
+//! round learns a client command, a restarted server knows a chosen slot.
+//!
+//! The planted bugs of the core's `faults` feature are switched on through
+//! [`ModelCfg::faults`]; each must produce a counterexample (the teeth tests).
+
+pub mod actor;
+pub mod cfg;
+pub mod history;
+pub mod properties;
+pub mod spec;
+
+use stateright::actor::{ActorModel, LossyNetwork, Network};
+use stateright::Expectation;
+
+pub use actor::SynodActor;
+pub use cfg::{CfgError, ModelCfg, NetworkKind, Restarts};
+pub use history::History;
+pub use properties::{SynodModel, SynodState};
+
+/// Names of the `always` properties (safety).
+pub const SAFETY: [&str; 5] = [
+    "linearizable",
+    "agreement",
+    "learned prefix stable",
+    "amnesiac votes no forgotten ballot",
+    "servers start",
+];
+
+/// Builds the model of `cfg`.
+pub fn model(cfg: &ModelCfg) -> Result<SynodModel, CfgError> {
+    cfg.validate()?;
+    let network = match cfg.network {
+        NetworkKind::UnorderedNonDuplicating => Network::new_unordered_nonduplicating([]),
+        NetworkKind::UnorderedDuplicating => Network::new_unordered_duplicating([]),
+        NetworkKind::Ordered => Network::new_ordered([]),
+    };
+    let servers = (0..cfg.servers).map(|_| SynodActor::Server(cfg.clone()));
+    let clients = (0..cfg.clients).map(|_| SynodActor::Client(cfg.clone()));
+    use properties as p;
+    Ok(ActorModel::new(cfg.clone(), History::default())
+        .actors(servers)
+        .actors(clients)
+        .init_network(network)
+        .lossy_network(if cfg.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        })
+        .max_crashes(cfg.max_crashes)
+        .property(Expectation::Always, SAFETY[0], p::linearizable)
+        .property(Expectation::Always, SAFETY[1], p::agreement)
+        .property(Expectation::Always, SAFETY[2], p::learned_prefix_stable)
+        .property(
+            Expectation::Always,
+            SAFETY[3],
+            p::amnesiac_votes_no_forgotten_ballot,
+        )
+        .property(Expectation::Always, SAFETY[4], p::servers_start)
+        .property(Expectation::Sometimes, "value chosen", p::value_chosen)
+        .property(
+            Expectation::Sometimes,
+            "leader change commits",
+            p::leader_change_commits,
+        )
+        .property(
+            Expectation::Sometimes,
+            "restarted server learns",
+            p::restarted_server_learns,
+        )
+        .record_msg_out(history::record_out)
+        .record_msg_in(history::record_in)
+        .within_boundary(p::within_boundary))
+}
