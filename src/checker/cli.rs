@@ -1,0 +1,1 @@
+//! The `synod check` command.

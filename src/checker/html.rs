@@ -1,0 +1,1 @@
+//! Self-contained HTML timelines of checked histories.

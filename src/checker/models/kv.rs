@@ -1,0 +1,112 @@
+//! A key-value store, partitioned per key (P-compositionality): each key is
+//! a register with get, put, append, cas and delete. Nil is "absent", so
+//! `0`, `"0"` and nil are three different states.
+
+use crate::checker::model::{cas_pair, Expect, HVal, Model, NilRead};
+use crate::checker::op::{Operation, Status};
+use crate::history::Value;
+
+/// The kv model: every key starts at `init` (nil = absent).
+#[derive(Debug, Clone)]
+pub struct Kv {
+    init: HVal,
+    nil: NilRead,
+}
+
+impl Kv {
+    /// Every key starts at `init`.
+    pub fn new(init: Value, nil: NilRead) -> Self {
+        Kv {
+            init: HVal::new(init),
+            nil,
+        }
+    }
+}
+
+/// A kv operation on one key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum KvOp {
+    /// A get that returned this.
+    Get(Expect),
+    /// A put of this value.
+    Put(HVal),
+    /// An append of this value (strings concatenate, lists extend; onto an
+    /// absent key it is a put).
+    Append(HVal),
+    /// A compare-and-set.
+    Cas(HVal, HVal),
+    /// The key becomes absent.
+    Delete,
+}
+
+/// `state` with `suffix` appended, or `None` if the two cannot be appended.
+fn append(state: &Value, suffix: &Value) -> Option<Value> {
+    match (state, suffix) {
+        (Value::Null, v) => Some(v.clone()),
+        (Value::String(a), Value::String(b)) => {
+            let mut s = String::with_capacity(a.len() + b.len());
+            s.push_str(a);
+            s.push_str(b);
+            Some(Value::String(s))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            Some(Value::Array(a.iter().chain(b.iter()).cloned().collect()))
+        }
+        (Value::Array(a), v) => {
+            let mut a = a.clone();
+            a.push(v.clone());
+            Some(Value::Array(a))
+        }
+        _ => None,
+    }
+}
+
+impl Model for Kv {
+    type State = HVal;
+    type Op = KvOp;
+
+    fn name(&self) -> &'static str {
+        "kv"
+    }
+
+    fn init(&self) -> HVal {
+        self.init.clone()
+    }
+
+    fn prepare(&self, op: &Operation) -> Result<Option<KvOp>, String> {
+        if op.key.is_none() {
+            return Err(format!(
+                "{} without a key: the kv model partitions per key",
+                op.f
+            ));
+        }
+        match op.f.as_str() {
+            "get" | "read" => Ok(match (&op.status, &op.output) {
+                (Status::Ok, Some(v)) => Some(KvOp::Get(Expect::read(v, self.nil))),
+                _ => None,
+            }),
+            "put" | "write" => Ok(Some(KvOp::Put(HVal::new(op.input.clone())))),
+            "append" => Ok(Some(KvOp::Append(HVal::new(op.input.clone())))),
+            "cas" => {
+                let (old, new) = cas_pair(&op.input)?;
+                Ok(Some(KvOp::Cas(old, new)))
+            }
+            "delete" => Ok(Some(KvOp::Delete)),
+            f => Err(format!("the kv model has no function {f:?}")),
+        }
+    }
+
+    fn step(&self, state: &HVal, op: &KvOp) -> Option<HVal> {
+        match op {
+            KvOp::Get(e) => e.matches(state).then(|| state.clone()),
+            KvOp::Put(v) => Some(v.clone()),
+            KvOp::Append(v) => append(state.get(), v.get()).map(HVal::new),
+            KvOp::Cas(old, new) => (old == state).then(|| new.clone()),
+            KvOp::Delete => Some(HVal::new(Value::Null)),
+        }
+    }
+
+    fn describe(&self, state: &HVal) -> Value {
+        state.get().clone()
+    }
+}

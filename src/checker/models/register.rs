@@ -1,0 +1,84 @@
+//! The register and the cas-register (Knossos's semantics): one value; a
+//! read sees it, a write replaces it, a cas `[old, new]` replaces `old` by
+//! `new` and cannot happen in any other state (a failed cas returns `fail`,
+//! and is dropped).
+
+use crate::checker::model::{cas_pair, Expect, HVal, Model, NilRead};
+use crate::checker::op::{Operation, Status};
+use crate::history::Value;
+
+/// A register (read, write), or with `cas` a cas-register (read, write, cas).
+#[derive(Debug, Clone)]
+pub struct Register {
+    init: HVal,
+    nil: NilRead,
+    cas: bool,
+}
+
+impl Register {
+    /// A register starting at `init`; `cas` enables the cas operation.
+    pub fn new(init: Value, nil: NilRead, cas: bool) -> Self {
+        Register {
+            init: HVal::new(init),
+            nil,
+            cas,
+        }
+    }
+}
+
+/// A register operation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RegisterOp {
+    /// A read that returned (or matches) this.
+    Read(Expect),
+    /// A write of this value.
+    Write(HVal),
+    /// A compare-and-set from the first value to the second.
+    Cas(HVal, HVal),
+}
+
+impl Model for Register {
+    type State = HVal;
+    type Op = RegisterOp;
+
+    fn name(&self) -> &'static str {
+        if self.cas {
+            "cas-register"
+        } else {
+            "register"
+        }
+    }
+
+    fn init(&self) -> HVal {
+        self.init.clone()
+    }
+
+    fn prepare(&self, op: &Operation) -> Result<Option<RegisterOp>, String> {
+        match op.f.as_str() {
+            "read" => Ok(match (&op.status, &op.output) {
+                (Status::Ok, Some(v)) => Some(RegisterOp::Read(Expect::read(v, self.nil))),
+                // A pending read changes nothing and can match anything.
+                _ => None,
+            }),
+            "write" => Ok(Some(RegisterOp::Write(HVal::new(op.input.clone())))),
+            "cas" if self.cas => {
+                let (old, new) = cas_pair(&op.input)?;
+                Ok(Some(RegisterOp::Cas(old, new)))
+            }
+            "cas" => Err("the register model has no cas; use --model cas-register".into()),
+            f => Err(format!("the {} model has no function {f:?}", self.name())),
+        }
+    }
+
+    fn step(&self, state: &HVal, op: &RegisterOp) -> Option<HVal> {
+        match op {
+            RegisterOp::Read(e) => e.matches(state).then(|| state.clone()),
+            RegisterOp::Write(v) => Some(v.clone()),
+            RegisterOp::Cas(old, new) => (old == state).then(|| new.clone()),
+        }
+    }
+
+    fn describe(&self, state: &HVal) -> Value {
+        state.get().clone()
+    }
+}

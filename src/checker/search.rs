@@ -1,0 +1,416 @@
+//! The search: Wing & Gong's algorithm as Lowe refined it ("Testing for
+//! linearizability", 2017), on one partition.
+//!
+//! The history is a doubly linked list of call and return entries in real
+//! time order. Walking it from the front, a call may be linearized if the
+//! model accepts it in the current state: it is lifted out of the list and
+//! the walk restarts at the front. Reaching the return of an operation not
+//! yet linearized means the choices so far cannot be extended: backtrack to
+//! the last choice and try the next call after it. Lowe's cache of
+//! (linearized set, state) pairs cuts every branch that reaches a
+//! configuration seen before: from equal configurations the futures are
+//! equal.
+//!
+//! Pending operations (`info`, or never completed) have a call and no
+//! return: they may be linearized at any point after their call, or never.
+//! The search succeeds once every `ok` operation is linearized.
+//!
+//! Identical pending operations are interchangeable: if two equal pending
+//! operations A (called first) and B exist, any linearization using B and
+//! not A stays valid with A in B's place. So members of a group of equal
+//! pending operations are linearized in call order only, which turns the
+//! 2^k subsets of k equal `info` writes into k+1 prefixes.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use hashbrown::HashTable;
+
+use super::hash::FxHasher;
+use super::model::Model;
+
+/// One operation of a partition, prepared for the search.
+#[derive(Debug, Clone)]
+pub struct SearchOp<O> {
+    /// The model's operation.
+    pub op: O,
+    /// Position of the invoke in the history.
+    pub call: usize,
+    /// Position of the `ok`; `None` for a pending operation.
+    pub ret: Option<usize>,
+}
+
+/// Limits shared by the partitions of one check.
+#[derive(Debug, Default)]
+pub struct Budget {
+    /// Give up at this instant.
+    pub deadline: Option<Instant>,
+    /// Give up when the caches of all partitions hold more bytes than this.
+    pub memory_bytes: Option<usize>,
+    /// Bytes held by the caches now.
+    pub used_bytes: AtomicUsize,
+    /// Set (to 1 + the `Exhausted` variant's index) to make every search
+    /// give up: a limit was hit elsewhere.
+    pub stop: AtomicU8,
+}
+
+/// Why a search gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Exhausted {
+    /// `--time-limit` was reached.
+    TimeLimit,
+    /// `--memory-limit` was reached.
+    MemoryLimit,
+}
+
+impl std::fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Exhausted::TimeLimit => "time limit reached",
+            Exhausted::MemoryLimit => "memory limit reached",
+        })
+    }
+}
+
+/// The result of searching one partition; operations are indices into the
+/// partition's `SearchOp`s.
+#[derive(Debug, Clone)]
+pub enum Outcome<S> {
+    /// A linearization: every `ok` operation and the pending ones it uses,
+    /// in order.
+    Valid(Vec<usize>),
+    /// No linearization exists.
+    Invalid {
+        /// The longest linearizable prefix found.
+        prefix: Vec<usize>,
+        /// The operation that could not be linearized after it.
+        op: usize,
+        /// The model states possible after that prefix's operations.
+        states: Vec<S>,
+    },
+    /// A limit was reached first.
+    Unknown(Exhausted),
+}
+
+/// Counters of one search, for reports and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Steps of the model tried.
+    pub steps: u64,
+    /// Configurations in the cache at the end.
+    pub configurations: u64,
+    /// Backtracks.
+    pub backtracks: u64,
+}
+
+/// Toggles of the search's optimizations, so that each can be measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Tuning {
+    /// Linearize equal pending operations in call order only.
+    pub group_identical_pending: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            group_identical_pending: true,
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+const HEAD: u32 = 0;
+
+/// The deepest dead end met: the evidence of an invalid partition.
+struct DeadEnd {
+    /// The operations linearized, in order.
+    prefix: Vec<u32>,
+    /// The operation whose return was reached unlinearized.
+    op: u32,
+    /// The linearized set.
+    bits: Box<[u64]>,
+}
+
+struct MemoEntry<S> {
+    hash: u64,
+    bits: Box<[u64]>,
+    state: S,
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// The doubly linked list of call and return entries (Knuth's dancing
+/// links: a lifted entry keeps its own links, so it can be put back).
+struct Entries {
+    /// Operation of each entry; entry 0 is the head.
+    op: Vec<u32>,
+    is_call: Vec<bool>,
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    call_of: Vec<u32>,
+    ret_of: Vec<u32>,
+}
+
+impl Entries {
+    fn new<O>(ops: &[SearchOp<O>]) -> Self {
+        let mut order: Vec<(usize, u32, bool)> = Vec::with_capacity(ops.len() * 2);
+        for (i, o) in ops.iter().enumerate() {
+            order.push((o.call, i as u32, true));
+            if let Some(r) = o.ret {
+                order.push((r, i as u32, false));
+            }
+        }
+        order.sort_unstable_by_key(|e| e.0);
+        let n = order.len() + 1;
+        let mut e = Entries {
+            op: vec![NONE; n],
+            is_call: vec![false; n],
+            next: (1..=n as u32).collect(),
+            prev: (0..n as u32).map(|i| i.wrapping_sub(1)).collect(),
+            call_of: vec![NONE; ops.len()],
+            ret_of: vec![NONE; ops.len()],
+        };
+        e.next[n - 1] = NONE;
+        e.prev[0] = NONE;
+        for (k, &(_, op, call)) in order.iter().enumerate() {
+            let idx = k + 1;
+            e.op[idx] = op;
+            e.is_call[idx] = call;
+            if call {
+                e.call_of[op as usize] = idx as u32;
+            } else {
+                e.ret_of[op as usize] = idx as u32;
+            }
+        }
+        e
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (p, n) = (self.prev[i as usize], self.next[i as usize]);
+        self.next[p as usize] = n;
+        if n != NONE {
+            self.prev[n as usize] = p;
+        }
+    }
+
+    fn relink(&mut self, i: u32) {
+        let (p, n) = (self.prev[i as usize], self.next[i as usize]);
+        self.next[p as usize] = i;
+        if n != NONE {
+            self.prev[n as usize] = i;
+        }
+    }
+
+    fn lift(&mut self, op: usize) {
+        self.unlink(self.call_of[op]);
+        if self.ret_of[op] != NONE {
+            self.unlink(self.ret_of[op]);
+        }
+    }
+
+    fn unlift(&mut self, op: usize) {
+        if self.ret_of[op] != NONE {
+            self.relink(self.ret_of[op]);
+        }
+        self.relink(self.call_of[op]);
+    }
+}
+
+fn state_hash<S: Hash>(s: &S) -> u64 {
+    let mut h = FxHasher::default();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// Searches one partition for a linearization of `ops` against `model`.
+pub fn search<M: Model>(
+    model: &M,
+    ops: &[SearchOp<M::Op>],
+    budget: &Budget,
+    tuning: Tuning,
+) -> (Outcome<M::State>, Stats) {
+    let n = ops.len();
+    let mut stats = Stats::default();
+    let mut entries = Entries::new(ops);
+    let words = n.div_ceil(64).max(1);
+    let mut bits = vec![0u64; words];
+    let zobrist: Vec<u64> = (0..n as u64).map(splitmix).collect();
+    let mut zob = 0u64;
+
+    // Equal pending operations: each may only follow its predecessor.
+    let mut group_prev = vec![NONE; n];
+    if tuning.group_identical_pending {
+        let mut last: std::collections::HashMap<&M::Op, u32, super::hash::FxBuild> =
+            Default::default();
+        let mut by_call: Vec<usize> = (0..n).filter(|&i| ops[i].ret.is_none()).collect();
+        by_call.sort_unstable_by_key(|&i| ops[i].call);
+        for i in by_call {
+            if let Some(p) = last.insert(&ops[i].op, i as u32) {
+                group_prev[i] = p;
+            }
+        }
+    }
+
+    let mut remaining_ok = ops.iter().filter(|o| o.ret.is_some()).count();
+    let mut state = model.init();
+    let mut stack: Vec<(u32, M::State)> = Vec::new();
+    let mut memo: HashTable<MemoEntry<M::State>> = HashTable::new();
+    let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() + words * 8 + 16;
+    let mut unflushed_bytes = 0usize;
+    let mut deepest: Option<DeadEnd> = None;
+
+    let mut entry = entries.next[HEAD as usize];
+    let mut tick = 0u32;
+    loop {
+        if remaining_ok == 0 {
+            stats.configurations = memo.len() as u64;
+            budget.used_bytes.fetch_sub(
+                (memo.len() * entry_bytes).saturating_sub(unflushed_bytes),
+                Ordering::Relaxed,
+            );
+            let lin = stack.iter().map(|&(op, _)| op as usize).collect();
+            return (Outcome::Valid(lin), stats);
+        }
+        tick = tick.wrapping_add(1);
+        if tick % 4096 == 0 {
+            if unflushed_bytes > 0 {
+                budget
+                    .used_bytes
+                    .fetch_add(unflushed_bytes, Ordering::Relaxed);
+                unflushed_bytes = 0;
+            }
+            let stopped = budget.stop.load(Ordering::Relaxed);
+            let reason = if stopped != 0 {
+                // Another partition hit a limit: this one is unknown too.
+                Some(if stopped == 2 {
+                    Exhausted::MemoryLimit
+                } else {
+                    Exhausted::TimeLimit
+                })
+            } else if budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Exhausted::TimeLimit)
+            } else if budget
+                .memory_bytes
+                .is_some_and(|m| budget.used_bytes.load(Ordering::Relaxed) > m)
+            {
+                Some(Exhausted::MemoryLimit)
+            } else {
+                None
+            };
+            if let Some(r) = reason {
+                let code = if r == Exhausted::MemoryLimit { 2 } else { 1 };
+                budget.stop.store(code, Ordering::Relaxed);
+                stats.configurations = memo.len() as u64;
+                return (Outcome::Unknown(r), stats);
+            }
+        }
+        let backtrack = if entry == NONE {
+            // Only calls of pending operations were left, none applicable.
+            true
+        } else if entries.is_call[entry as usize] {
+            let op = entries.op[entry as usize] as usize;
+            let gp = group_prev[op];
+            let allowed = gp == NONE || bits[gp as usize / 64] & (1 << (gp % 64)) != 0;
+            if allowed {
+                stats.steps += 1;
+                if let Some(next) = model.step(&state, &ops[op].op) {
+                    bits[op / 64] |= 1 << (op % 64);
+                    zob ^= zobrist[op];
+                    let h = (zob ^ state_hash(&next).wrapping_mul(0x2545_f491_4f6c_dd1d))
+                        .rotate_left(17);
+                    let seen = memo
+                        .find(h, |e| e.hash == h && e.state == next && *e.bits == *bits)
+                        .is_some();
+                    if !seen {
+                        memo.insert_unique(
+                            h,
+                            MemoEntry {
+                                hash: h,
+                                bits: bits.clone().into_boxed_slice(),
+                                state: next.clone(),
+                            },
+                            |e| e.hash,
+                        );
+                        unflushed_bytes += entry_bytes;
+                        stack.push((op as u32, std::mem::replace(&mut state, next)));
+                        entries.lift(op);
+                        if ops[op].ret.is_some() {
+                            remaining_ok -= 1;
+                        }
+                        entry = entries.next[HEAD as usize];
+                        continue;
+                    }
+                    bits[op / 64] &= !(1 << (op % 64));
+                    zob ^= zobrist[op];
+                }
+            }
+            entry = entries.next[entry as usize];
+            false
+        } else {
+            // The return of an operation not linearized: a dead end.
+            let depth = stack.len();
+            if deepest.as_ref().is_none_or(|d| depth > d.prefix.len()) {
+                deepest = Some(DeadEnd {
+                    prefix: stack.iter().map(|&(o, _)| o).collect(),
+                    op: entries.op[entry as usize],
+                    bits: bits.clone().into_boxed_slice(),
+                });
+            }
+            true
+        };
+        if backtrack {
+            stats.backtracks += 1;
+            let Some((op, prev_state)) = stack.pop() else {
+                break;
+            };
+            let op = op as usize;
+            state = prev_state;
+            bits[op / 64] &= !(1 << (op % 64));
+            zob ^= zobrist[op];
+            entries.unlift(op);
+            if ops[op].ret.is_some() {
+                remaining_ok += 1;
+            }
+            entry = entries.next[entries.call_of[op] as usize];
+        }
+    }
+
+    stats.configurations = memo.len() as u64;
+    let (prefix, op, states) = match deepest {
+        Some(DeadEnd {
+            prefix,
+            op,
+            bits: dbits,
+        }) => {
+            let mut states: Vec<M::State> = memo
+                .iter()
+                .filter(|e| *e.bits == *dbits)
+                .map(|e| e.state.clone())
+                .collect();
+            if prefix.is_empty() {
+                states.push(model.init());
+            }
+            let prefix = prefix.into_iter().map(|o| o as usize).collect();
+            (prefix, op as usize, states)
+        }
+        // Unreachable for a history with an ok operation: its return is an
+        // entry. Report the first ok operation.
+        None => (
+            Vec::new(),
+            ops.iter().position(|o| o.ret.is_some()).unwrap_or(0),
+            vec![model.init()],
+        ),
+    };
+    budget.used_bytes.fetch_sub(
+        (memo.len() * entry_bytes).saturating_sub(unflushed_bytes),
+        Ordering::Relaxed,
+    );
+    (Outcome::Invalid { prefix, op, states }, stats)
+}
