@@ -116,7 +116,22 @@ pub fn check<M: Model>(
     let total = parts.len();
     let partitions: Vec<PartitionReport> = parts
         .into_par_iter()
-        .map(|(key, count, map, sops)| {
+        .map(|(key, count, mut map, mut sops)| {
+            if opts.tuning.prune_needless_pending {
+                let needless = model.needless_pending(&sops);
+                if needless.iter().any(|&n| n) {
+                    let mut k = 0;
+                    map.retain(|_| {
+                        k += 1;
+                        !needless[k - 1]
+                    });
+                    let mut k = 0;
+                    sops.retain(|_| {
+                        k += 1;
+                        !needless[k - 1]
+                    });
+                }
+            }
             let (outcome, stats) = search::search(model, &sops, &budget, opts.tuning);
             if let Some(p) = opts.progress {
                 p(total);

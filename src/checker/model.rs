@@ -9,6 +9,7 @@ use crate::history::Value;
 
 use super::hash::FxHasher;
 use super::op::Operation;
+use super::search::SearchOp;
 
 /// A sequential specification the search linearizes a history against.
 ///
@@ -42,6 +43,14 @@ pub trait Model: Sync {
     /// object it acts on. Defaults to its key.
     fn partition(&self, op: &Operation) -> Option<Value> {
         op.key.clone()
+    }
+
+    /// Marks the pending operations that no linearization needs: dropping
+    /// them from any linearization leaves it valid (a pending write whose
+    /// value nothing observes). Pruning them before the search removes the
+    /// 2^k subsets of k such operations. Default: none.
+    fn needless_pending(&self, ops: &[SearchOp<Self::Op>]) -> Vec<bool> {
+        vec![false; ops.len()]
     }
 
     /// A state rendered for reports and the HTML timeline.

@@ -110,12 +110,15 @@ pub struct Stats {
 pub struct Tuning {
     /// Linearize equal pending operations in call order only.
     pub group_identical_pending: bool,
+    /// Drop the pending operations the model calls needless.
+    pub prune_needless_pending: bool,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
             group_identical_pending: true,
+            prune_needless_pending: true,
         }
     }
 }

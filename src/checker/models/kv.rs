@@ -3,7 +3,10 @@
 //! `0`, `"0"` and nil are three different states.
 
 use crate::checker::model::{cas_pair, Expect, HVal, Model, NilRead};
+use std::collections::HashSet;
+
 use crate::checker::op::{Operation, Status};
+use crate::checker::search::SearchOp;
 use crate::history::Value;
 
 /// The kv model: every key starts at `init` (nil = absent).
@@ -104,6 +107,33 @@ impl Model for Kv {
             KvOp::Cas(old, new) => (old == state).then(|| new.clone()),
             KvOp::Delete => Some(HVal::new(Value::Null)),
         }
+    }
+
+    /// As for the register: a pending put, cas or delete whose resulting
+    /// value no get and no cas observes is needless. Only without appends:
+    /// an append observes the value it extends.
+    fn needless_pending(&self, ops: &[SearchOp<KvOp>]) -> Vec<bool> {
+        if ops.iter().any(|o| matches!(o.op, KvOp::Append(_))) {
+            return vec![false; ops.len()];
+        }
+        let observed: HashSet<&HVal> = ops
+            .iter()
+            .filter_map(|o| match &o.op {
+                KvOp::Get(Expect::Value(v)) | KvOp::Cas(v, _) => Some(v),
+                _ => None,
+            })
+            .collect();
+        let nil = HVal::new(Value::Null);
+        ops.iter()
+            .map(|o| {
+                o.ret.is_none()
+                    && match &o.op {
+                        KvOp::Put(v) | KvOp::Cas(_, v) => !observed.contains(v),
+                        KvOp::Delete => !observed.contains(&nil),
+                        KvOp::Get(_) | KvOp::Append(_) => false,
+                    }
+            })
+            .collect()
     }
 
     fn describe(&self, state: &HVal) -> Value {

@@ -4,7 +4,10 @@
 //! and is dropped).
 
 use crate::checker::model::{cas_pair, Expect, HVal, Model, NilRead};
+use std::collections::HashSet;
+
 use crate::checker::op::{Operation, Status};
+use crate::checker::search::SearchOp;
 use crate::history::Value;
 
 /// A register (read, write), or with `cas` a cas-register (read, write, cas).
@@ -24,6 +27,15 @@ impl Register {
             cas,
         }
     }
+}
+
+/// The values a read or a cas of these operations can observe.
+fn observed_values<'a>(ops: impl Iterator<Item = &'a RegisterOp>) -> HashSet<&'a HVal> {
+    ops.filter_map(|o| match o {
+        RegisterOp::Read(Expect::Value(v)) | RegisterOp::Cas(v, _) => Some(v),
+        _ => None,
+    })
+    .collect()
 }
 
 /// A register operation.
@@ -76,6 +88,23 @@ impl Model for Register {
             RegisterOp::Write(v) => Some(v.clone()),
             RegisterOp::Cas(old, new) => (old == state).then(|| new.clone()),
         }
+    }
+
+    /// A pending write, or cas, whose new value no read and no cas observes
+    /// is needless: in a linearization using it, the operations up to the
+    /// next write saw that value, so they are writes or reads matching any
+    /// state, and they stay valid without it.
+    fn needless_pending(&self, ops: &[SearchOp<RegisterOp>]) -> Vec<bool> {
+        let observed = observed_values(ops.iter().map(|o| &o.op));
+        ops.iter()
+            .map(|o| {
+                o.ret.is_none()
+                    && match &o.op {
+                        RegisterOp::Write(v) | RegisterOp::Cas(_, v) => !observed.contains(v),
+                        RegisterOp::Read(_) => false,
+                    }
+            })
+            .collect()
     }
 
     fn describe(&self, state: &HVal) -> Value {
