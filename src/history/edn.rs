@@ -1,0 +1,722 @@
+//! An EDN parser over bytes, producing [`Value`]s and operation [`Event`]s.
+//!
+//! The grammar is EDN's (keywords, symbols, strings with escapes, characters,
+//! integers with an optional `N`, floats with an optional `M`, ratios,
+//! booleans, nil, vectors, lists, sets, maps, `;` comments, `#_` discards,
+//! commas as whitespace, `#tag value` whose tag is dropped and value kept),
+//! mapped onto JSON's data model: keywords and symbols become strings without
+//! the colon, lists and sets become arrays, map keys that are not strings
+//! become their JSON text. Integers beyond 64 bits become the string of their
+//! digits (a float would make two distinct integers equal).
+//!
+//! The parser works on one slice and tracks only the byte offset, the line
+//! and where that line starts; columns are computed only for errors. Nesting
+//! is limited to [`MAX_DEPTH`] so that garbage input cannot exhaust the stack.
+
+use serde_json::Number;
+
+use super::error::ParseError;
+use super::event_fields::{self, Fields};
+use super::types::{Event, EventKind, Process, Value};
+
+/// The deepest nesting of collections, tags and discards the parser accepts.
+pub(crate) const MAX_DEPTH: usize = 200;
+
+/// A position in the input: byte offset, 0-based line relative to where the
+/// parser started, and the byte offset where that line starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub(crate) pos: usize,
+    pub(crate) line: usize,
+    pub(crate) line_start: usize,
+}
+
+/// The parser: a slice and a position in it.
+pub(crate) struct Parser<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    line: usize,
+    line_start: usize,
+}
+
+/// Bytes that end a token (whitespace, commas, brackets, quotes, comments).
+fn is_delimiter(b: u8) -> bool {
+    matches!(
+        b,
+        b' ' | b'\t' | b'\r' | b'\n' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
+    )
+}
+
+/// Bytes allowed inside a symbol or keyword (any non-ASCII byte: UTF-8 is
+/// validated when the token becomes a string).
+fn is_symbol_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || b >= 0x80
+        || matches!(
+            b,
+            b'.' | b'*'
+                | b'+'
+                | b'!'
+                | b'-'
+                | b'_'
+                | b'?'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'='
+                | b'<'
+                | b'>'
+                | b'/'
+                | b':'
+                | b'#'
+                | b'\''
+                | b'|'
+        )
+}
+
+impl<'a> Parser<'a> {
+    /// A parser over `buf` starting at `at` (whose `line` is the relative
+    /// line the caller wants reported for that position).
+    pub(crate) fn new(buf: &'a [u8], at: Mark) -> Self {
+        Parser {
+            buf,
+            pos: at.pos,
+            line: at.line,
+            line_start: at.line_start,
+        }
+    }
+
+    /// The current position.
+    pub(crate) fn mark(&self) -> Mark {
+        Mark {
+            pos: self.pos,
+            line: self.line,
+            line_start: self.line_start,
+        }
+    }
+
+    /// The next byte, if any.
+    pub(crate) fn peek(&self) -> Option<u8> {
+        self.buf.get(self.pos).copied()
+    }
+
+    /// Whether the whole slice has been consumed.
+    pub(crate) fn at_end(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Skips one byte known to be there (not a newline).
+    pub(crate) fn bump(&mut self) {
+        self.pos += 1;
+    }
+
+    /// An error at `at`.
+    pub(crate) fn error_at(&self, at: Mark, message: String) -> ParseError {
+        let end = at.pos.min(self.buf.len());
+        let start = at.line_start.min(end);
+        // Columns count characters: skip UTF-8 continuation bytes.
+        let column = self.buf[start..end]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count()
+            + 1;
+        ParseError {
+            line: at.line,
+            column,
+            message,
+            eof: at.pos >= self.buf.len(),
+        }
+    }
+
+    /// An error at the current position: `expected X, found Y`.
+    pub(crate) fn expected(&self, what: &str) -> ParseError {
+        let found = self.found();
+        self.error_at(self.mark(), format!("expected {what}, found {found}"))
+    }
+
+    /// Describes the text at the current position for a message.
+    pub(crate) fn found(&self) -> String {
+        describe(&self.buf[self.pos.min(self.buf.len())..])
+    }
+
+    /// Skips whitespace, commas, `;` comments and `#_` discarded forms.
+    pub(crate) fn skip_ws(&mut self, depth: usize) -> Result<(), ParseError> {
+        while let Some(&b) = self.buf.get(self.pos) {
+            match b {
+                b' ' | b'\t' | b'\r' | b',' => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                    self.line_start = self.pos;
+                }
+                b';' => {
+                    let rest = &self.buf[self.pos..];
+                    self.pos += rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
+                }
+                b'#' if self.buf.get(self.pos + 1) == Some(&b'_') => {
+                    if depth >= MAX_DEPTH {
+                        return Err(self.nesting_error());
+                    }
+                    self.pos += 2;
+                    self.skip_ws(depth + 1)?;
+                    if self.at_end() {
+                        return Err(self.expected("a form to discard after `#_`"));
+                    }
+                    self.value(depth + 1)?;
+                }
+                _ => return Ok(()),
+            }
+        }
+        Ok(())
+    }
+
+    fn nesting_error(&self) -> ParseError {
+        self.error_at(
+            self.mark(),
+            format!("nesting deeper than {MAX_DEPTH} levels (the parser's limit)"),
+        )
+    }
+
+    /// Parses one value at the current position (whitespace already skipped).
+    pub(crate) fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
+        if depth >= MAX_DEPTH {
+            return Err(self.nesting_error());
+        }
+        let Some(b) = self.peek() else {
+            return Err(self.expected("a value"));
+        };
+        let next = self.buf.get(self.pos + 1).copied();
+        match b {
+            b'"' => self.string().map(Value::String),
+            b'[' => {
+                self.pos += 1;
+                self.sequence(b']', depth).map(Value::Array)
+            }
+            b'(' => {
+                self.pos += 1;
+                self.sequence(b')', depth).map(Value::Array)
+            }
+            b'{' => {
+                self.pos += 1;
+                self.map(depth)
+            }
+            b'#' => self.dispatch(depth),
+            b':' => self.keyword().map(|k| Value::String(k.to_string())),
+            b'\\' => self.character().map(Value::String),
+            b'0'..=b'9' => self.number(),
+            b'+' | b'-' if next.is_some_and(|n| n.is_ascii_digit()) => self.number(),
+            _ if is_symbol_byte(b) => {
+                let at = self.mark();
+                let token = self.token();
+                match token {
+                    b"nil" => Ok(Value::Null),
+                    b"true" => Ok(Value::Bool(true)),
+                    b"false" => Ok(Value::Bool(false)),
+                    _ => self.utf8(token, at).map(|s| Value::String(s.to_string())),
+                }
+            }
+            _ => Err(self.expected("a value")),
+        }
+    }
+
+    /// After `#`: a set, a symbolic value, a tagged value or a discard.
+    fn dispatch(&mut self, depth: usize) -> Result<Value, ParseError> {
+        let at = self.mark();
+        match self.buf.get(self.pos + 1).copied() {
+            Some(b'{') => {
+                self.pos += 2;
+                self.sequence(b'}', depth).map(Value::Array)
+            }
+            Some(b'_') => {
+                self.skip_ws(depth)?;
+                if self.at_end() {
+                    return Err(self.expected("a value"));
+                }
+                self.value(depth + 1)
+            }
+            Some(b'#') => {
+                self.pos += 2;
+                let token = self.token();
+                match token {
+                    b"Inf" | b"-Inf" | b"NaN" => {
+                        let s = self.utf8(token, at)?;
+                        Ok(Value::String(format!("##{s}")))
+                    }
+                    _ => Err(self.error_at(
+                        at,
+                        format!(
+                            "expected ##Inf, ##-Inf or ##NaN, found `##{}`",
+                            String::from_utf8_lossy(token)
+                        ),
+                    )),
+                }
+            }
+            Some(b'"') => {
+                // A regular expression literal: keep its source.
+                self.pos += 1;
+                self.string().map(Value::String)
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                self.pos += 1;
+                self.token();
+                self.skip_ws(depth + 1)?;
+                if self.at_end() {
+                    return Err(self.expected("a value after the tag"));
+                }
+                if matches!(self.peek(), Some(b')' | b']' | b'}')) {
+                    return Err(self.expected("a value after the tag"));
+                }
+                self.value(depth + 1)
+            }
+            _ => {
+                self.pos += 1;
+                Err(self.error_at(
+                    at,
+                    format!(
+                        "expected a set, tag or discard after `#`, found {}",
+                        self.found()
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The elements of a vector, list or set up to `close` (the opener consumed).
+    fn sequence(&mut self, close: u8, depth: usize) -> Result<Vec<Value>, ParseError> {
+        let mut items = Vec::new();
+        loop {
+            self.skip_ws(depth + 1)?;
+            match self.peek() {
+                Some(c) if c == close => {
+                    self.pos += 1;
+                    return Ok(items);
+                }
+                None | Some(b')' | b']' | b'}') => {
+                    return Err(self.expected(&format!("a value or `{}`", close as char)));
+                }
+                Some(_) => items.push(self.value(depth + 1)?),
+            }
+        }
+    }
+
+    /// A map's entries up to `}` (the opener consumed).
+    fn map(&mut self, depth: usize) -> Result<Value, ParseError> {
+        let mut map = serde_json::Map::new();
+        loop {
+            self.skip_ws(depth + 1)?;
+            match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(map));
+                }
+                None | Some(b')' | b']') => return Err(self.expected("a key or `}`")),
+                Some(_) => {
+                    let key = match self.value(depth + 1)? {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    self.skip_ws(depth + 1)?;
+                    if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
+                        return Err(self.expected(&format!("a value for the key `{key}`")));
+                    }
+                    let value = self.value(depth + 1)?;
+                    map.insert(key, value);
+                }
+            }
+        }
+    }
+
+    /// Reads a token (symbol characters) and returns it.
+    fn token(&mut self) -> &'a [u8] {
+        let start = self.pos;
+        let buf = self.buf;
+        while self.pos < buf.len() && !is_delimiter(buf[self.pos]) {
+            self.pos += 1;
+        }
+        &buf[start..self.pos]
+    }
+
+    fn utf8(&self, bytes: &'a [u8], at: Mark) -> Result<&'a str, ParseError> {
+        std::str::from_utf8(bytes).map_err(|_| self.error_at(at, "invalid UTF-8".to_string()))
+    }
+
+    /// A keyword at `:`: its name without the colon(s).
+    pub(crate) fn keyword(&mut self) -> Result<&'a str, ParseError> {
+        let at = self.mark();
+        self.pos += 1;
+        if self.peek() == Some(b':') {
+            self.pos += 1; // `::auto-resolved`
+        }
+        let token = self.token();
+        if token.is_empty() {
+            return Err(self.error_at(
+                at,
+                format!("expected a keyword name after `:`, found {}", self.found()),
+            ));
+        }
+        if let Some(&bad) = token.iter().find(|&&b| !is_symbol_byte(b)) {
+            return Err(self.error_at(
+                at,
+                format!("invalid character `{}` in keyword", bad.escape_ascii()),
+            ));
+        }
+        self.utf8(token, at)
+    }
+
+    /// A string literal at `"`, with its escapes resolved.
+    pub(crate) fn string(&mut self) -> Result<String, ParseError> {
+        let open = self.mark();
+        self.pos += 1;
+        let start = self.pos;
+        let buf = self.buf;
+        // Fast path: no escape.
+        let mut i = start;
+        while i < buf.len() {
+            match buf[i] {
+                b'"' => {
+                    let s = std::str::from_utf8(&buf[start..i])
+                        .map_err(|_| self.error_at(open, "invalid UTF-8 in string".to_string()))?
+                        .to_string();
+                    self.pos = i + 1;
+                    return Ok(s);
+                }
+                b'\\' => break,
+                b'\n' => {
+                    self.line += 1;
+                    self.line_start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        let mut out: Vec<u8> = buf[start..i].to_vec();
+        self.pos = i;
+        loop {
+            let Some(&b) = buf.get(self.pos) else {
+                self.pos = buf.len();
+                return Err(self.error_at(self.mark(), format!("expected `\"` to end the string opened at line {} column {}, found end of input", open.line + 1, self.error_at(open, String::new()).column)));
+            };
+            self.pos += 1;
+            match b {
+                b'"' => break,
+                b'\n' => {
+                    self.line += 1;
+                    self.line_start = self.pos;
+                    out.push(b);
+                }
+                b'\\' => {
+                    let esc_at = Mark {
+                        pos: self.pos - 1,
+                        ..self.mark()
+                    };
+                    let Some(&e) = buf.get(self.pos) else {
+                        return Err(self.expected("an escape character"));
+                    };
+                    self.pos += 1;
+                    match e {
+                        b'"' => out.push(b'"'),
+                        b'\\' => out.push(b'\\'),
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(0x08),
+                        b'f' => out.push(0x0C),
+                        b'u' => {
+                            let c = self.hex4(esc_at)?;
+                            let mut tmp = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                        }
+                        other => {
+                            return Err(self.error_at(
+                                esc_at,
+                                format!("unknown escape `\\{}` in string", other.escape_ascii()),
+                            ))
+                        }
+                    }
+                }
+                _ => out.push(b),
+            }
+        }
+        String::from_utf8(out)
+            .map_err(|_| self.error_at(open, "invalid UTF-8 in string".to_string()))
+    }
+
+    /// Four hex digits of a `\u` escape (surrogates become U+FFFD).
+    fn hex4(&mut self, at: Mark) -> Result<char, ParseError> {
+        let digits = self.buf.get(self.pos..self.pos + 4);
+        let code = digits
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| u32::from_str_radix(d, 16).ok());
+        match code {
+            Some(code) => {
+                self.pos += 4;
+                Ok(char::from_u32(code).unwrap_or('\u{FFFD}'))
+            }
+            None => Err(self.error_at(at, "expected four hex digits after `\\u`".to_string())),
+        }
+    }
+
+    /// A character literal at `\`: a one-character string.
+    fn character(&mut self) -> Result<String, ParseError> {
+        let at = self.mark();
+        self.pos += 1;
+        let Some(first) = self.peek() else {
+            return Err(self.expected("a character after `\\`"));
+        };
+        if is_delimiter(first) {
+            // `\(`, `\ ` and the like: the delimiter itself.
+            self.pos += 1;
+            return Ok((first as char).to_string());
+        }
+        let token = self.token();
+        let text = self.utf8(token, at)?;
+        let mut chars = text.chars();
+        if let (Some(c), None) = (chars.next(), chars.clone().next()) {
+            return Ok(c.to_string());
+        }
+        let named = match text {
+            "newline" => Some('\n'),
+            "space" => Some(' '),
+            "tab" => Some('\t'),
+            "return" => Some('\r'),
+            "backspace" => Some('\u{8}'),
+            "formfeed" => Some('\u{C}'),
+            _ => None,
+        };
+        if let Some(c) = named {
+            return Ok(c.to_string());
+        }
+        if let Some(hex) = text.strip_prefix('u') {
+            if let Some(c) = u32::from_str_radix(hex, 16)
+                .ok()
+                .filter(|_| hex.len() == 4)
+                .and_then(char::from_u32)
+            {
+                return Ok(c.to_string());
+            }
+        }
+        Err(self.error_at(at, format!("unknown character literal `\\{text}`")))
+    }
+
+    /// A number: integer (optional `N`), float (optional `M`) or ratio.
+    fn number(&mut self) -> Result<Value, ParseError> {
+        let at = self.mark();
+        let token = self.token();
+        let text = std::str::from_utf8(token).unwrap_or("");
+        let bad = || format!("invalid number `{}`", String::from_utf8_lossy(token));
+        if let Some(digits) = text.strip_suffix('N') {
+            return integer(digits).ok_or_else(|| self.error_at(at, bad()));
+        }
+        if let Some(v) = integer(text) {
+            return Ok(v);
+        }
+        if let Some((n, d)) = text.split_once('/') {
+            let n: Option<f64> = n.parse().ok().filter(|_| is_int_text(n));
+            let d: Option<f64> = d.parse().ok().filter(|_| is_int_text(d));
+            if let (Some(n), Some(d)) = (n, d) {
+                if let Some(x) = Number::from_f64(n / d) {
+                    return Ok(Value::Number(x));
+                }
+            }
+            return Err(self.error_at(at, bad()));
+        }
+        let float = text.strip_suffix('M').unwrap_or(text);
+        let valid = float
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+        match float
+            .parse::<f64>()
+            .ok()
+            .filter(|_| valid)
+            .and_then(Number::from_f64)
+        {
+            Some(x) => Ok(Value::Number(x)),
+            None => Err(self.error_at(at, bad())),
+        }
+    }
+
+    /// Parses one operation map (optionally tagged, e.g.
+    /// `#jepsen.history.Op{...}`) at the current position. `expected` names
+    /// what the caller accepts here, for the error message.
+    pub(crate) fn event(&mut self, expected: &str, independent: bool) -> Result<Event, ParseError> {
+        let start = self.mark();
+        if self.peek() == Some(b'#')
+            && self
+                .buf
+                .get(self.pos + 1)
+                .is_some_and(|c| c.is_ascii_alphabetic())
+        {
+            self.pos += 1;
+            self.token();
+            self.skip_ws(1)?;
+        }
+        if self.peek() != Some(b'{') {
+            return Err(self.expected(expected));
+        }
+        self.pos += 1;
+        let mut fields = Fields::default();
+        let mut f_at = start;
+        let mut value_at = start;
+        loop {
+            self.skip_ws(1)?;
+            match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b':') => {
+                    let name = self.keyword()?;
+                    self.skip_ws(1)?;
+                    if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
+                        return Err(self.expected(&format!("a value for `:{name}`")));
+                    }
+                    let at = self.mark();
+                    match name {
+                        "process" => fields.process = Some(self.process()?),
+                        "type" => fields.kind = Some(self.kind()?),
+                        "f" => {
+                            f_at = at;
+                            fields.f = Some(self.value(1)?);
+                        }
+                        "key" => fields.key = Some(self.value(1)?),
+                        "value" => {
+                            value_at = at;
+                            fields.value = Some(self.value(1)?);
+                        }
+                        "time" => fields.time = Some(self.integer_field("time")?),
+                        "index" => {
+                            let i = self.integer_field("index")?;
+                            let i = u64::try_from(i).map_err(|_| {
+                                self.error_at(
+                                    at,
+                                    format!("expected a non-negative :index, found {i}"),
+                                )
+                            })?;
+                            fields.index = Some(i);
+                        }
+                        _ => {
+                            self.value(1)?;
+                        }
+                    }
+                }
+                None | Some(b')' | b']') => return Err(self.expected("a keyword or `}`")),
+                Some(_) => {
+                    // A key that is not a keyword: not an event field.
+                    self.value(1)?;
+                    self.skip_ws(1)?;
+                    if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
+                        return Err(self.expected("a value for the key"));
+                    }
+                    self.value(1)?;
+                }
+            }
+        }
+        fields.line = start.line + 1;
+        event_fields::finish(fields, independent).map_err(|e| {
+            let at = match e.field {
+                event_fields::Field::Map => start,
+                event_fields::Field::F => f_at,
+                event_fields::Field::Value => value_at,
+            };
+            self.error_at(at, e.message)
+        })
+    }
+
+    /// The value of `:process`: an integer, `:nemesis`, or another name.
+    pub(crate) fn process(&mut self) -> Result<Process, ParseError> {
+        let at = self.mark();
+        match self.value(1)? {
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Ok(Process::Client(i)),
+                None => Err(self.error_at(
+                    at,
+                    format!("expected an integer or a name for :process, found {n}"),
+                )),
+            },
+            Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
+            Value::String(s) => Ok(Process::Named(s)),
+            other => Err(self.error_at(
+                at,
+                format!("expected an integer or a name for :process, found {other}"),
+            )),
+        }
+    }
+
+    /// The value of `:type`: invoke, ok, fail or info.
+    pub(crate) fn kind(&mut self) -> Result<EventKind, ParseError> {
+        let at = self.mark();
+        let name: std::borrow::Cow<'a, str> = match self.peek() {
+            Some(b':') => self.keyword()?.into(),
+            Some(b'"') => self.string()?.into(),
+            _ => {
+                let v = self.value(1)?;
+                return Err(self.error_at(
+                    at,
+                    format!("expected :invoke, :ok, :fail or :info for :type, found {v}"),
+                ));
+            }
+        };
+        event_fields::kind_from_name(&name).ok_or_else(|| {
+            self.error_at(
+                at,
+                format!("expected :invoke, :ok, :fail or :info for :type, found `:{name}`"),
+            )
+        })
+    }
+
+    /// An integer field (`:time`, `:index`).
+    fn integer_field(&mut self, name: &str) -> Result<i64, ParseError> {
+        let at = self.mark();
+        match self.value(1)? {
+            Value::Number(n) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
+            other => Err(self.error_at(
+                at,
+                format!("expected an integer for :{name}, found {other}"),
+            )),
+        }
+    }
+}
+
+/// Whether `s` is an optionally signed run of digits.
+fn is_int_text(s: &str) -> bool {
+    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An integer literal as a value: i64 or u64 when it fits, else the string
+/// of its digits. `None` when `s` is not an integer.
+fn integer(s: &str) -> Option<Value> {
+    if !is_int_text(s) {
+        return None;
+    }
+    let s = s.strip_prefix('+').unwrap_or(s);
+    if let Ok(i) = s.parse::<i64>() {
+        return Some(Value::from(i));
+    }
+    if let Ok(u) = s.parse::<u64>() {
+        return Some(Value::from(u));
+    }
+    Some(Value::String(s.to_string()))
+}
+
+/// Describes the start of `rest` for an error message.
+pub(crate) fn describe(rest: &[u8]) -> String {
+    let Some(&first) = rest.first() else {
+        return "end of input".to_string();
+    };
+    let len = match first {
+        0xF0..=0xFF => 4,
+        0xE0..=0xEF => 3,
+        0xC0..=0xDF => 2,
+        _ => 1,
+    };
+    let text = String::from_utf8_lossy(&rest[..len.min(rest.len())]);
+    let c = text.chars().next().unwrap_or('\u{FFFD}');
+    if c == '\n' {
+        "end of line".to_string()
+    } else if c.is_control() {
+        format!("{c:?}")
+    } else {
+        format!("`{c}`")
+    }
+}

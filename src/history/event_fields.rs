@@ -1,0 +1,120 @@
+//! The fields of one operation as a reader found them, and the rules every
+//! format shares to turn them into an [`Event`]: required fields, nemesis
+//! operations, Jepsen "independent" `[key value]` tuples.
+
+use super::types::{Event, EventKind, Process, Value};
+
+/// The fields of one operation as read, before validation.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    pub(crate) process: Option<Process>,
+    pub(crate) kind: Option<EventKind>,
+    pub(crate) f: Option<Value>,
+    pub(crate) key: Option<Value>,
+    pub(crate) value: Option<Value>,
+    pub(crate) time: Option<i64>,
+    pub(crate) index: Option<u64>,
+    /// The line the event starts on (1-based, relative to the reader's chunk).
+    pub(crate) line: usize,
+}
+
+/// Which part of the operation an error is about, so that a reader can point
+/// at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Field {
+    /// The operation as a whole (a missing field).
+    Map,
+    /// Its `f`.
+    F,
+    /// Its `value`.
+    Value,
+}
+
+/// An invalid operation.
+#[derive(Debug)]
+pub(crate) struct FieldError {
+    pub(crate) field: Field,
+    pub(crate) message: String,
+}
+
+fn error(field: Field, message: String) -> FieldError {
+    FieldError { field, message }
+}
+
+/// Jepsen's type names (with or without a leading colon stripped by the caller).
+pub(crate) fn kind_from_name(name: &str) -> Option<EventKind> {
+    match name {
+        "invoke" => Some(EventKind::Invoke),
+        "ok" => Some(EventKind::Ok),
+        "fail" => Some(EventKind::Fail),
+        "info" => Some(EventKind::Info),
+        _ => None,
+    }
+}
+
+/// Validates the fields and builds the event.
+///
+/// - `process` and `type` are required; `f` is required of client
+///   operations (a nemesis operation without one gets `""`, and a nemesis `f`
+///   that is not a name is kept as its JSON text);
+/// - with `independent`, a client operation without a `key` field must have
+///   a `[key value]` value, which is split; with a `key` field, the value is
+///   kept as it is.
+pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldError> {
+    let Some(process) = fields.process else {
+        return Err(error(
+            Field::Map,
+            "operation without a process field".to_string(),
+        ));
+    };
+    let Some(kind) = fields.kind else {
+        return Err(error(
+            Field::Map,
+            "operation without a type field".to_string(),
+        ));
+    };
+    let client = process != Process::Nemesis;
+    let f = match fields.f {
+        Some(Value::String(s)) => s,
+        None if !client => String::new(),
+        Some(other) if !client => other.to_string(),
+        None => {
+            return Err(error(
+                Field::Map,
+                "operation without an f field".to_string(),
+            ))
+        }
+        Some(other) => {
+            return Err(error(
+                Field::F,
+                format!("expected a name (keyword, symbol or string) for f, found {other}"),
+            ))
+        }
+    };
+    let mut key = fields.key.filter(|k| !k.is_null());
+    let mut value = fields.value.unwrap_or(Value::Null);
+    if independent && client && key.is_none() {
+        match value {
+            Value::Array(mut pair) if pair.len() == 2 => {
+                value = pair.pop().unwrap_or(Value::Null);
+                key = pair.pop();
+            }
+            other => {
+                return Err(error(
+                    Field::Value,
+                    format!("expected a [key value] tuple (independent history), found {other}"),
+                ))
+            }
+        }
+    }
+    Ok(Event {
+        process,
+        kind,
+        f,
+        key,
+        value,
+        time: fields.time,
+        index: fields.index,
+        line: fields.line,
+    })
+}

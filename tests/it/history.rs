@@ -1,0 +1,7 @@
+//! The history readers and writers (`synod::history`): every format parsed,
+//! writers round trip, malformed input rejected with a position, no panic on
+//! garbage, the Knossos reference histories read.
+
+mod formats;
+mod malformed;
+mod reference;
