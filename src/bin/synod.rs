@@ -13,7 +13,10 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {}
+enum Command {
+    /// Check histories for linearizability.
+    Check(synod::checker::cli::CheckArgs),
+}
 
 fn main() -> ExitCode {
     // Usage errors exit 3: clap's own 2 would read as the verdict "unknown".
@@ -25,5 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {}
+    match cli.command {
+        Command::Check(args) => ExitCode::from(synod::checker::cli::run(&args)),
+    }
 }

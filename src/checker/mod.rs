@@ -50,6 +50,10 @@ pub struct CheckOptions<'a> {
     /// Called once per partition decided (for a progress bar), with the
     /// number of partitions.
     pub progress: Option<&'a (dyn Fn(usize) + Sync)>,
+    /// Record the state after each operation of each linearization (or
+    /// failing prefix) in [`PartitionReport::states_after`], for the HTML
+    /// timeline.
+    pub record_states: bool,
 }
 
 /// Why a history cannot be checked.
@@ -145,7 +149,22 @@ pub fn check<M: Model>(
                 failure: None,
                 reason: None,
                 stats,
+                states_after: Vec::new(),
             };
+            if opts.record_states {
+                let order = match &outcome {
+                    Outcome::Valid(lin) => lin.as_slice(),
+                    Outcome::Invalid { prefix, .. } => prefix.as_slice(),
+                    Outcome::Unknown(_) => &[],
+                };
+                let mut state = model.init();
+                for &k in order {
+                    if let Some(next) = model.step(&state, &sops[k].op) {
+                        state = next;
+                    }
+                    report.states_after.push(model.describe(&state));
+                }
+            }
             match outcome {
                 Outcome::Valid(lin) => {
                     report.linearization = Some(lin.into_iter().map(id).collect())

@@ -63,6 +63,10 @@ pub struct PartitionReport {
     pub reason: Option<Exhausted>,
     /// Search counters.
     pub stats: Stats,
+    /// With [`super::CheckOptions::record_states`]: the state after each
+    /// operation of the linearization, or of the failure's prefix.
+    #[serde(skip)]
+    pub states_after: Vec<Value>,
 }
 
 /// The result of checking one history.
