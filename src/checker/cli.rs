@@ -243,7 +243,7 @@ fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult
         b.inc(1);
     };
     let opts = CheckOptions {
-        time_limit: args.time_limit.map(|s| Duration::from_secs_f64(s)),
+        time_limit: args.time_limit.map(Duration::from_secs_f64),
         memory_limit_bytes: args
             .memory_limit
             .map(|m| (m as usize).saturating_mul(1 << 20)),

@@ -4,6 +4,8 @@
 
 mod brute;
 mod build;
+mod gen_kv;
+mod knossos;
 mod known_bad;
 mod limits;
 mod random;
