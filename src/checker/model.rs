@@ -45,6 +45,24 @@ pub trait Model: Sync {
         op.key.clone()
     }
 
+    /// Whether `op` changes no state wherever it can happen (a read). The
+    /// search takes such an operation, when the state satisfies it, without
+    /// branching. Default: false.
+    fn is_read_only(&self, op: &Self::Op) -> bool {
+        let _ = op;
+        false
+    }
+
+    /// Whether the read-only `read`, not satisfied by `state`, can still be
+    /// satisfied after some of the operations `before` (each at most once,
+    /// in any order): the operations that may still be linearized before
+    /// it. `false` must be sure: the search then abandons the
+    /// configuration. Default: true (no pruning).
+    fn satisfiable(&self, state: &Self::State, read: &Self::Op, before: &[&Self::Op]) -> bool {
+        let _ = (state, read, before);
+        true
+    }
+
     /// Marks the pending operations that no linearization needs: dropping
     /// them from any linearization leaves it valid (a pending write whose
     /// value nothing observes). Pruning them before the search removes the

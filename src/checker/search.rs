@@ -112,6 +112,14 @@ pub struct Tuning {
     pub group_identical_pending: bool,
     /// Drop the pending operations the model calls needless.
     pub prune_needless_pending: bool,
+    /// Take a read-only operation the state satisfies without branching.
+    pub greedy_reads: bool,
+    /// Abandon a configuration where a callable read can no longer be
+    /// satisfied before its return ([`Model::satisfiable`]).
+    pub prune_hopeless_reads: bool,
+    /// Try the operation whose return comes next first, then those that
+    /// enable it (just-in-time linearization).
+    pub due_first: bool,
 }
 
 impl Default for Tuning {
@@ -119,6 +127,9 @@ impl Default for Tuning {
         Tuning {
             group_identical_pending: true,
             prune_needless_pending: true,
+            greedy_reads: true,
+            prune_hopeless_reads: true,
+            due_first: true,
         }
     }
 }
@@ -232,6 +243,20 @@ fn state_hash<S: Hash>(s: &S) -> u64 {
     h.finish()
 }
 
+/// One configuration on the search path: the choices left to try from it.
+struct Frame<S> {
+    /// The operation linearized to reach it, and the state before that;
+    /// `None` for the initial configuration.
+    via: Option<(u32, S)>,
+    /// Operations that may be linearized next, in the order to try them.
+    cands: Vec<u32>,
+    /// The next of `cands` to try.
+    next: usize,
+    /// The operation whose return comes first in what is left of the
+    /// history: it must be linearized before anything returns.
+    due: u32,
+}
+
 /// Searches one partition for a linearization of `ops` against `model`.
 pub fn search<M: Model>(
     model: &M,
@@ -260,27 +285,137 @@ pub fn search<M: Model>(
             }
         }
     }
+    let read_only: Vec<bool> = ops.iter().map(|o| model.is_read_only(&o.op)).collect();
 
     let mut remaining_ok = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut state = model.init();
-    let mut stack: Vec<(u32, M::State)> = Vec::new();
     let mut memo: HashTable<MemoEntry<M::State>> = HashTable::new();
     let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() + words * 8 + 16;
     let mut unflushed_bytes = 0usize;
     let mut deepest: Option<DeadEnd> = None;
+    let release = |memo_len: usize, unflushed: usize| {
+        budget.used_bytes.fetch_sub(
+            (memo_len * entry_bytes).saturating_sub(unflushed),
+            Ordering::Relaxed,
+        );
+    };
 
-    let mut entry = entries.next[HEAD as usize];
+    if remaining_ok == 0 {
+        return (Outcome::Valid(Vec::new()), stats);
+    }
+
+    // The choices at the current configuration. Walking the list from the
+    // front, the calls met before the first return are the operations that
+    // may go next (Wing & Gong); that return's operation is due.
+    //
+    // A read-only operation that the current state satisfies is taken
+    // alone, without alternatives: in any linearization from here it can
+    // be moved to the front (it is minimal, it sees this state, and it
+    // changes no state where it was), so no choice is lost.
+    //
+    // Otherwise the due operation is tried first, then operations after
+    // which the due one can follow, then the rest (Lowe's just-in-time
+    // linearization: commit to an order only when a return forces it).
+    // The candidates are the same as Wing & Gong's; only their order differs.
+    let choices =
+        |entries: &Entries, bits: &[u64], state: &M::State, stats: &mut Stats| -> Frame<M::State> {
+            let mut cands: Vec<u32> = Vec::new();
+            let mut due = NONE;
+            let mut e = entries.next[HEAD as usize];
+            while e != NONE {
+                let op = entries.op[e as usize];
+                if !entries.is_call[e as usize] {
+                    due = op;
+                    break;
+                }
+                let gp = group_prev[op as usize];
+                if gp == NONE || bits[gp as usize / 64] & (1 << (gp % 64)) != 0 {
+                    cands.push(op);
+                }
+                e = entries.next[e as usize];
+            }
+            if tuning.greedy_reads {
+                for &c in &cands {
+                    if read_only[c as usize] {
+                        stats.steps += 1;
+                        if model.step(state, &ops[c as usize].op).is_some() {
+                            return Frame {
+                                via: None,
+                                cands: vec![c],
+                                next: 0,
+                                due,
+                            };
+                        }
+                    }
+                }
+            }
+            if tuning.prune_hopeless_reads {
+                for &c in &cands {
+                    let ret = entries.ret_of[c as usize];
+                    if !read_only[c as usize] || ret == NONE {
+                        continue;
+                    }
+                    // The operations that may still go before c: those called
+                    // before its return.
+                    let mut before: Vec<&M::Op> = Vec::new();
+                    let mut e = entries.next[HEAD as usize];
+                    while e != NONE && e != ret {
+                        let o = entries.op[e as usize] as usize;
+                        if entries.is_call[e as usize] && o != c as usize && !read_only[o] {
+                            before.push(&ops[o].op);
+                        }
+                        e = entries.next[e as usize];
+                    }
+                    stats.steps += 1;
+                    if model.step(state, &ops[c as usize].op).is_none()
+                        && !model.satisfiable(state, &ops[c as usize].op, &before)
+                    {
+                        // A dead end: no choice can work.
+                        return Frame {
+                            via: None,
+                            cands: Vec::new(),
+                            next: 0,
+                            due: c,
+                        };
+                    }
+                }
+            }
+            if tuning.due_first && due != NONE {
+                let mut first: Vec<u32> = vec![due];
+                let mut rest: Vec<u32> = Vec::with_capacity(cands.len());
+                let due_op = &ops[due as usize].op;
+                stats.steps += 1;
+                let due_now = model.step(state, due_op).is_some();
+                for &c in &cands {
+                    if c == due {
+                        continue;
+                    }
+                    let enables = !due_now && {
+                        stats.steps += 2;
+                        model
+                            .step(state, &ops[c as usize].op)
+                            .is_some_and(|s| model.step(&s, due_op).is_some())
+                    };
+                    if enables {
+                        first.push(c);
+                    } else {
+                        rest.push(c);
+                    }
+                }
+                first.extend(rest);
+                cands = first;
+            }
+            Frame {
+                via: None,
+                cands,
+                next: 0,
+                due,
+            }
+        };
+
+    let mut frames: Vec<Frame<M::State>> = vec![choices(&entries, &bits, &state, &mut stats)];
     let mut tick = 0u32;
     loop {
-        if remaining_ok == 0 {
-            stats.configurations = memo.len() as u64;
-            budget.used_bytes.fetch_sub(
-                (memo.len() * entry_bytes).saturating_sub(unflushed_bytes),
-                Ordering::Relaxed,
-            );
-            let lin = stack.iter().map(|&(op, _)| op as usize).collect();
-            return (Outcome::Valid(lin), stats);
-        }
         tick = tick.wrapping_add(1);
         if tick % 4096 == 0 {
             if unflushed_bytes > 0 {
@@ -311,81 +446,91 @@ pub fn search<M: Model>(
                 let code = if r == Exhausted::MemoryLimit { 2 } else { 1 };
                 budget.stop.store(code, Ordering::Relaxed);
                 stats.configurations = memo.len() as u64;
+                release(memo.len(), unflushed_bytes);
                 return (Outcome::Unknown(r), stats);
             }
         }
-        let backtrack = if entry == NONE {
-            // Only calls of pending operations were left, none applicable.
-            true
-        } else if entries.is_call[entry as usize] {
-            let op = entries.op[entry as usize] as usize;
-            let gp = group_prev[op];
-            let allowed = gp == NONE || bits[gp as usize / 64] & (1 << (gp % 64)) != 0;
-            if allowed {
-                stats.steps += 1;
-                if let Some(next) = model.step(&state, &ops[op].op) {
-                    bits[op / 64] |= 1 << (op % 64);
-                    zob ^= zobrist[op];
-                    let h = (zob ^ state_hash(&next).wrapping_mul(0x2545_f491_4f6c_dd1d))
-                        .rotate_left(17);
-                    let seen = memo
-                        .find(h, |e| e.hash == h && e.state == next && *e.bits == *bits)
-                        .is_some();
-                    if !seen {
-                        memo.insert_unique(
-                            h,
-                            MemoEntry {
-                                hash: h,
-                                bits: bits.clone().into_boxed_slice(),
-                                state: next.clone(),
-                            },
-                            |e| e.hash,
-                        );
-                        unflushed_bytes += entry_bytes;
-                        stack.push((op as u32, std::mem::replace(&mut state, next)));
-                        entries.lift(op);
-                        if ops[op].ret.is_some() {
-                            remaining_ok -= 1;
-                        }
-                        entry = entries.next[HEAD as usize];
-                        continue;
-                    }
-                    bits[op / 64] &= !(1 << (op % 64));
-                    zob ^= zobrist[op];
-                }
-            }
-            entry = entries.next[entry as usize];
-            false
-        } else {
-            // The return of an operation not linearized: a dead end.
-            let depth = stack.len();
-            if deepest.as_ref().is_none_or(|d| depth > d.prefix.len()) {
-                deepest = Some(DeadEnd {
-                    prefix: stack.iter().map(|&(o, _)| o).collect(),
-                    op: entries.op[entry as usize],
-                    bits: bits.clone().into_boxed_slice(),
-                });
-            }
-            true
-        };
-        if backtrack {
-            stats.backtracks += 1;
-            let Some((op, prev_state)) = stack.pop() else {
-                break;
+        let top = frames
+            .last_mut()
+            .expect("the initial frame is never popped here");
+        if top.next < top.cands.len() {
+            let op = top.cands[top.next] as usize;
+            top.next += 1;
+            stats.steps += 1;
+            let Some(next) = model.step(&state, &ops[op].op) else {
+                continue;
             };
-            let op = op as usize;
-            state = prev_state;
-            bits[op / 64] &= !(1 << (op % 64));
+            bits[op / 64] |= 1 << (op % 64);
             zob ^= zobrist[op];
-            entries.unlift(op);
-            if ops[op].ret.is_some() {
-                remaining_ok += 1;
+            let h = (zob ^ state_hash(&next).wrapping_mul(0x2545_f491_4f6c_dd1d)).rotate_left(17);
+            let seen = memo
+                .find(h, |e| e.hash == h && e.state == next && *e.bits == *bits)
+                .is_some();
+            if seen {
+                bits[op / 64] &= !(1 << (op % 64));
+                zob ^= zobrist[op];
+                continue;
             }
-            entry = entries.next[entries.call_of[op] as usize];
+            memo.insert_unique(
+                h,
+                MemoEntry {
+                    hash: h,
+                    bits: bits.clone().into_boxed_slice(),
+                    state: next.clone(),
+                },
+                |e| e.hash,
+            );
+            unflushed_bytes += entry_bytes;
+            entries.lift(op);
+            if ops[op].ret.is_some() {
+                remaining_ok -= 1;
+            }
+            let prev = std::mem::replace(&mut state, next);
+            if remaining_ok == 0 {
+                stats.configurations = memo.len() as u64;
+                release(memo.len(), unflushed_bytes);
+                let mut lin: Vec<usize> = frames
+                    .iter()
+                    .filter_map(|f| f.via.as_ref().map(|v| v.0 as usize))
+                    .collect();
+                lin.push(op);
+                return (Outcome::Valid(lin), stats);
+            }
+            let mut frame = choices(&entries, &bits, &state, &mut stats);
+            frame.via = Some((op as u32, prev));
+            frames.push(frame);
+            continue;
+        }
+        // Every choice from this configuration failed: a dead end.
+        let due = top.due;
+        let depth = frames.len() - 1;
+        if due != NONE && deepest.as_ref().is_none_or(|d| depth > d.prefix.len()) {
+            deepest = Some(DeadEnd {
+                prefix: frames
+                    .iter()
+                    .filter_map(|f| f.via.as_ref().map(|v| v.0))
+                    .collect(),
+                op: due,
+                bits: bits.clone().into_boxed_slice(),
+            });
+        }
+        stats.backtracks += 1;
+        let frame = frames.pop().expect("non-empty");
+        let Some((op, prev_state)) = frame.via else {
+            break;
+        };
+        let op = op as usize;
+        state = prev_state;
+        bits[op / 64] &= !(1 << (op % 64));
+        zob ^= zobrist[op];
+        entries.unlift(op);
+        if ops[op].ret.is_some() {
+            remaining_ok += 1;
         }
     }
 
     stats.configurations = memo.len() as u64;
+    release(memo.len(), unflushed_bytes);
     let (prefix, op, states) = match deepest {
         Some(DeadEnd {
             prefix,
@@ -403,17 +548,12 @@ pub fn search<M: Model>(
             let prefix = prefix.into_iter().map(|o| o as usize).collect();
             (prefix, op as usize, states)
         }
-        // Unreachable for a history with an ok operation: its return is an
-        // entry. Report the first ok operation.
+        // Unreachable with an ok operation left: some frame had one due.
         None => (
             Vec::new(),
             ops.iter().position(|o| o.ret.is_some()).unwrap_or(0),
             vec![model.init()],
         ),
     };
-    budget.used_bytes.fetch_sub(
-        (memo.len() * entry_bytes).saturating_sub(unflushed_bytes),
-        Ordering::Relaxed,
-    );
     (Outcome::Invalid { prefix, op, states }, stats)
 }

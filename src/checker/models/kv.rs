@@ -136,6 +136,39 @@ impl Model for Kv {
             .collect()
     }
 
+    fn is_read_only(&self, op: &KvOp) -> bool {
+        matches!(op, KvOp::Get(_))
+    }
+
+    /// Appends only extend a string: a get of the string `v` needs `v` to
+    /// extend the current state, or the value of some put or cas among the
+    /// operations that may still precede it (a delete makes any string
+    /// reachable again). Other values need the state to be `v` now, or a
+    /// put or cas of `v`.
+    fn satisfiable(&self, state: &HVal, read: &KvOp, before: &[&KvOp]) -> bool {
+        let KvOp::Get(Expect::Value(v)) = read else {
+            return true;
+        };
+        let Value::String(target) = v.get() else {
+            return v == state
+                || before.iter().any(|o| {
+                    matches!(o, KvOp::Put(w) | KvOp::Cas(_, w) if w == v)
+                        || matches!(o, KvOp::Append(_) | KvOp::Delete)
+                });
+        };
+        let extends = |base: &Value| match base {
+            Value::Null => true,
+            Value::String(b) => target.starts_with(b.as_str()),
+            _ => false,
+        };
+        extends(state.get())
+            || before.iter().any(|o| match o {
+                KvOp::Put(w) | KvOp::Cas(_, w) => extends(w.get()),
+                KvOp::Delete => true,
+                KvOp::Get(_) | KvOp::Append(_) => false,
+            })
+    }
+
     fn describe(&self, state: &HVal) -> Value {
         state.get().clone()
     }

@@ -148,6 +148,10 @@ impl Model for MultiRegister {
         Some(next)
     }
 
+    fn is_read_only(&self, op: &Vec<Micro>) -> bool {
+        op.iter().all(|m| matches!(m, Micro::Read(..)))
+    }
+
     fn describe(&self, state: &MultiState) -> Value {
         Value::Object(
             state

@@ -107,6 +107,22 @@ impl Model for Register {
             .collect()
     }
 
+    fn is_read_only(&self, op: &RegisterOp) -> bool {
+        matches!(op, RegisterOp::Read(_))
+    }
+
+    /// A read of `v` needs the state to be `v` now, or a write (or cas) of
+    /// `v` among the operations that may still precede it.
+    fn satisfiable(&self, state: &HVal, read: &RegisterOp, before: &[&RegisterOp]) -> bool {
+        let RegisterOp::Read(Expect::Value(v)) = read else {
+            return true;
+        };
+        v == state
+            || before
+                .iter()
+                .any(|o| matches!(o, RegisterOp::Write(w) | RegisterOp::Cas(_, w) if w == v))
+    }
+
     fn describe(&self, state: &HVal) -> Value {
         state.get().clone()
     }

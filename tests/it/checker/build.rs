@@ -60,6 +60,14 @@ impl Builder {
         self.push(p, EventKind::Ok, f, Some(key), value)
     }
 
+    pub fn info_key(&mut self, p: i64, f: &str, key: Value, value: Value) -> &mut Self {
+        self.push(p, EventKind::Info, f, Some(key), value)
+    }
+
+    pub fn fail_key(&mut self, p: i64, f: &str, key: Value, value: Value) -> &mut Self {
+        self.push(p, EventKind::Fail, f, Some(key), value)
+    }
+
     pub fn build(&self) -> History {
         self.history.clone()
     }

@@ -28,6 +28,9 @@ fn hard_and_easy() -> History {
 const NO_PRUNING: Tuning = Tuning {
     group_identical_pending: true,
     prune_needless_pending: false,
+    greedy_reads: true,
+    prune_hopeless_reads: false,
+    due_first: true,
 };
 
 #[test]

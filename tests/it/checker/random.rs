@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use synod::checker::models::{Mutex, Register};
+use synod::checker::models::{Kv, Mutex, Register};
 use synod::checker::{
     check, operations, CheckOptions, Model, NilRead, Operation, Report, Status, Verdict,
 };
@@ -13,10 +13,20 @@ use synod::history::History;
 use super::brute;
 use super::build::Builder;
 
+/// What a random history exercises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Register,
+    Mutex,
+    Kv,
+}
+
 /// Decodes random numbers into a history of at most `max_ops` operations by
 /// 3 processes, some completed `info`, some `fail`, some never completed.
-/// `mutex` chooses acquire/release, else read/write/cas on values 0..3.
-fn decode(r: &[u32], max_ops: usize, mutex: bool) -> History {
+/// `mode` chooses acquire/release (Mutex), read/write/cas on values 0..3
+/// (Register), or get/put/append of short strings on one key (Kv).
+fn decode(r: &[u32], max_ops: usize, mode: Mode) -> History {
+    let mutex = mode == Mode::Mutex;
     let mut it = r.iter().copied();
     let mut b = Builder::new();
     let mut busy: [Option<(String, Value)>; 3] = [None, None, None];
@@ -27,7 +37,13 @@ fn decode(r: &[u32], max_ops: usize, mutex: bool) -> History {
         match busy[p].take() {
             None if started < max_ops => {
                 started += 1;
-                let (f, v) = if mutex {
+                let (f, v) = if mode == Mode::Kv {
+                    match next() % 3 {
+                        0 => ("get", Value::Null),
+                        1 => ("put", json!(["", "a", "b"][(next() % 3) as usize])),
+                        _ => ("append", json!(["a", "b"][(next() % 2) as usize])),
+                    }
+                } else if mutex {
                     let f = if next() % 2 == 0 {
                         "acquire"
                     } else {
@@ -41,7 +57,7 @@ fn decode(r: &[u32], max_ops: usize, mutex: bool) -> History {
                         _ => ("cas", json!([next() % 3, next() % 3])),
                     }
                 };
-                b.invoke(p as i64, f, v.clone());
+                b.invoke_key(p as i64, f, json!("k"), v.clone());
                 busy[p] = Some((f.to_string(), v));
             }
             None => {}
@@ -52,16 +68,18 @@ fn decode(r: &[u32], max_ops: usize, mutex: bool) -> History {
                             4 => Value::Null,
                             n => json!(n % 3),
                         }
+                    } else if f == "get" {
+                        json!(["", "a", "b", "ab", "ba", "aa", "bab", "abb"][(next() % 8) as usize])
                     } else {
                         v
                     };
-                    b.ok(p as i64, &f, out);
+                    b.ok_key(p as i64, &f, json!("k"), out);
                 }
                 7 => {
-                    b.info(p as i64, &f, v);
+                    b.info_key(p as i64, &f, json!("k"), v);
                 }
                 _ => {
-                    b.fail(p as i64, &f, v);
+                    b.fail_key(p as i64, &f, json!("k"), v);
                 }
             },
         }
@@ -145,13 +163,18 @@ proptest! {
 
     #[test]
     fn cas_register_verdict_matches_brute_force(r in proptest::collection::vec(any::<u32>(), 10..60)) {
-        agree(&Register::new(json!(0), NilRead::Any, true), &decode(&r, 7, false))?;
-        agree(&Register::new(json!(0), NilRead::Absent, true), &decode(&r, 7, false))?;
+        agree(&Register::new(json!(0), NilRead::Any, true), &decode(&r, 7, Mode::Register))?;
+        agree(&Register::new(json!(0), NilRead::Absent, true), &decode(&r, 7, Mode::Register))?;
     }
 
     #[test]
     fn mutex_verdict_matches_brute_force(r in proptest::collection::vec(any::<u32>(), 10..60)) {
-        agree(&Mutex, &decode(&r, 7, true))?;
+        agree(&Mutex, &decode(&r, 7, Mode::Mutex))?;
+    }
+
+    #[test]
+    fn kv_with_appends_verdict_matches_brute_force(r in proptest::collection::vec(any::<u32>(), 10..60)) {
+        agree(&Kv::new(json!(""), NilRead::Absent), &decode(&r, 7, Mode::Kv))?;
     }
 }
 
@@ -172,7 +195,7 @@ fn random_histories_are_both_valid_and_invalid_and_agree() {
     let mut seed = 7u64;
     for _ in 0..2000 {
         let r: Vec<u32> = (0..50).map(|_| splitmix(&mut seed)).collect();
-        let h = decode(&r, 8, false);
+        let h = decode(&r, 8, Mode::Register);
         let ops = operations(&h).unwrap();
         if ops.iter().any(|o| o.status == Status::Pending) {
             with_pending += 1;
@@ -186,4 +209,21 @@ fn random_histories_are_both_valid_and_invalid_and_agree() {
     assert!(valid > 200, "valid: {valid}");
     assert!(invalid > 200, "invalid: {invalid}");
     assert!(with_pending > 200, "with pending: {with_pending}");
+}
+
+#[test]
+fn random_kv_histories_are_both_valid_and_invalid_and_agree() {
+    let model = Kv::new(json!(""), NilRead::Absent);
+    let (mut valid, mut invalid) = (0, 0);
+    let mut seed = 11u64;
+    for _ in 0..2000 {
+        let r: Vec<u32> = (0..50).map(|_| splitmix(&mut seed)).collect();
+        match agree(&model, &decode(&r, 8, Mode::Kv)) {
+            Ok(Verdict::Valid) => valid += 1,
+            Ok(_) => invalid += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(valid > 100, "valid: {valid}");
+    assert!(invalid > 100, "invalid: {invalid}");
 }
