@@ -1,7 +1,7 @@
 //! The `synod check` command: argument handling, one line (or JSON object)
 //! per file, exit codes, progress bar and HTML timelines.
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -118,7 +118,8 @@ fn resolved_format(path: &Path, flag: Format) -> Format {
 
 /// The outcome for one file.
 enum FileResult {
-    Checked(Report, Duration),
+    /// The report, the time in all, and the time spent reading.
+    Checked(Report, Duration, Duration),
     Unusable(String),
 }
 
@@ -150,6 +151,8 @@ pub fn run(args: &CheckArgs) -> u8 {
             code = c;
         }
     };
+    // A closed stdout (`| head`) ends the run quietly instead of panicking.
+    let mut out = std::io::stdout().lock();
     for path in &args.files {
         let name = path.display().to_string();
         let result = check_file(path, args, init.as_ref());
@@ -165,25 +168,27 @@ pub fn run(args: &CheckArgs) -> u8 {
                     println!("{name}: unusable: {e}");
                 }
             }
-            FileResult::Checked(report, elapsed) => {
+            FileResult::Checked(report, elapsed, read) => {
                 worst(match report.verdict {
                     Verdict::Valid => 0,
                     Verdict::Invalid => EXIT_INVALID,
                     Verdict::Unknown => EXIT_UNKNOWN,
                 });
                 let secs = elapsed.as_secs_f64();
-                if args.json {
+                let written = if args.json {
                     let line = json!({
                         "file": name,
                         "verdict": report.verdict,
                         "model": report.model,
                         "ops": report.ops,
                         "seconds": secs,
+                        "read_seconds": read.as_secs_f64(),
                         "partitions": report.partitions,
                     });
-                    println!("{line}");
+                    writeln!(out, "{line}")
                 } else {
-                    println!(
+                    writeln!(
+                        out,
                         "{name}: {} (model {}, {} ops, {} partition{}, {secs:.3} s)",
                         report.verdict,
                         report.model,
@@ -194,8 +199,11 @@ pub fn run(args: &CheckArgs) -> u8 {
                         } else {
                             "s"
                         }
-                    );
-                    print!("{}", report.evidence_text());
+                    )
+                    .and_then(|()| write!(out, "{}", report.evidence_text()))
+                };
+                if written.is_err() {
+                    return code;
                 }
             }
         }
@@ -215,6 +223,7 @@ fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult
         Ok(h) => h,
         Err(e) => return FileResult::Unusable(e.to_string()),
     };
+    let read_time = start.elapsed();
     let nil = match args.nil_read {
         Some(NilReadArg::Any) => NilRead::Any,
         Some(NilReadArg::Absent) => NilRead::Absent,
@@ -251,7 +260,7 @@ fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult
         record_states: args.html.is_some(),
         ..CheckOptions::default()
     };
-    let result = check_history(&history, args.model, init, nil, &opts);
+    let result = check_history(history, args.model, init, nil, &opts);
     if let Some(b) = bar.get() {
         b.finish_and_clear();
     }
@@ -270,5 +279,5 @@ fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult
             return FileResult::Unusable(format!("--html {}: {e}", out.display()));
         }
     }
-    FileResult::Checked(report, start.elapsed())
+    FileResult::Checked(report, start.elapsed(), read_time)
 }

@@ -75,9 +75,17 @@ pub enum CheckError {
     Parameters(String),
 }
 
-/// One partition before its search: key, operation count, and for each
-/// search operation the index of its operation in the checked slice.
-type Part<O> = (Option<Value>, usize, Vec<usize>, Vec<SearchOp<O>>);
+/// One partition before its search.
+struct Part<'a, O> {
+    /// Its key.
+    key: Option<&'a Value>,
+    /// Its operations, left-out pending reads included.
+    count: usize,
+    /// For each search operation, the index of its operation in `ops`.
+    map: Vec<usize>,
+    /// The operations to search.
+    sops: Vec<SearchOp<O>>,
+}
 
 /// Checks operations against a model.
 pub fn check<M: Model>(
@@ -85,33 +93,44 @@ pub fn check<M: Model>(
     ops: &[Operation],
     opts: &CheckOptions,
 ) -> Result<Report, CheckError> {
-    // Partitions in order of first appearance, each with its ops' indices.
-    let mut index_of: HashMap<Option<Value>, usize> = HashMap::new();
-    // Each partition: key, operation count, and for each search operation
-    // the index of its operation in `ops`.
-    let mut parts: Vec<Part<M::Op>> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        let prepared = model.prepare(op).map_err(|message| CheckError::Model {
-            line: op.line,
-            message,
-        })?;
+    // Translate every operation, in parallel and in memory order (partition
+    // order would jump around a million operations, missing the cache).
+    let prepared: Vec<Option<M::Op>> = ops
+        .par_iter()
+        .map(|op| {
+            model.prepare(op).map_err(|message| CheckError::Model {
+                line: op.line,
+                message,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    // Partitions in order of first appearance.
+    let mut index_of: HashMap<Option<&Value>, usize> = HashMap::new();
+    let mut parts: Vec<Part<'_, M::Op>> = Vec::new();
+    for ((i, op), prep) in ops.iter().enumerate().zip(prepared) {
         let key = model.partition(op);
-        let slot = *index_of.entry(key.clone()).or_insert_with(|| {
-            parts.push((key, 0, Vec::new(), Vec::new()));
+        let slot = *index_of.entry(key).or_insert_with(|| {
+            parts.push(Part {
+                key,
+                count: 0,
+                map: Vec::new(),
+                sops: Vec::new(),
+            });
             parts.len() - 1
         });
         let part = &mut parts[slot];
-        // Left-out operations (pending reads) still count in the partition.
-        part.1 += 1;
-        if let Some(p) = prepared {
-            part.2.push(i);
-            part.3.push(SearchOp {
+        part.count += 1;
+        // Pending reads are left out of the search.
+        if let Some(p) = prep {
+            part.map.push(i);
+            part.sops.push(SearchOp {
                 op: p,
                 call: op.call,
                 ret: op.ret,
             });
         }
     }
+    drop(index_of);
     let budget = Budget {
         deadline: opts.time_limit.map(|t| Instant::now() + t),
         memory_bytes: opts.memory_limit_bytes,
@@ -120,7 +139,13 @@ pub fn check<M: Model>(
     let total = parts.len();
     let partitions: Vec<PartitionReport> = parts
         .into_par_iter()
-        .map(|(key, count, mut map, mut sops)| {
+        .map(|part| -> Result<PartitionReport, CheckError> {
+            let Part {
+                key,
+                count,
+                mut map,
+                mut sops,
+            } = part;
             if opts.tuning.prune_needless_pending {
                 let needless = model.needless_pending(&sops);
                 if needless.iter().any(|&n| n) {
@@ -142,7 +167,7 @@ pub fn check<M: Model>(
             }
             let id = |k: usize| ops[map[k]].id;
             let mut report = PartitionReport {
-                key,
+                key: key.cloned(),
                 ops: count,
                 verdict: Verdict::Valid,
                 linearization: None,
@@ -183,9 +208,11 @@ pub fn check<M: Model>(
                     report.reason = Some(r);
                 }
             }
-            report
+            Ok(report)
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect::<Result<_, _>>()?;
     let verdict = if partitions.iter().any(|p| p.verdict == Verdict::Invalid) {
         Verdict::Invalid
     } else if partitions.iter().any(|p| p.verdict == Verdict::Unknown) {
@@ -204,7 +231,7 @@ pub fn check<M: Model>(
 /// Checks a history with a built-in model (`None`: inferred from the
 /// functions present). `init` is the model's initial value (nil if `None`).
 pub fn check_history(
-    history: &History,
+    history: History,
     kind: Option<ModelKind>,
     init: Option<&Value>,
     nil: NilRead,

@@ -41,8 +41,8 @@ pub trait Model: Sync {
 
     /// The partition an operation belongs to (P-compositionality): the
     /// object it acts on. Defaults to its key.
-    fn partition(&self, op: &Operation) -> Option<Value> {
-        op.key.clone()
+    fn partition<'a>(&self, op: &'a Operation) -> Option<&'a Value> {
+        op.key.as_ref()
     }
 
     /// Whether `op` changes no state wherever it can happen (a read). The

@@ -94,61 +94,60 @@ fn render(p: &Process) -> String {
 }
 
 /// Pairs the events of `history` into operations, in invoke order. Failed
-/// operations are dropped; nemesis events are skipped.
-pub fn operations(history: &History) -> Result<Vec<Operation>, PairError> {
-    let events = &history.events;
+/// operations are dropped; nemesis events are skipped. The history is
+/// consumed: its values move into the operations rather than being copied
+/// (a million-operation history holds hundreds of megabytes of values).
+pub fn operations(history: History) -> Result<Vec<Operation>, PairError> {
+    let events = history.events;
     let use_index = !events.is_empty() && events.iter().all(|e| e.index.is_some());
-    // Outstanding invoke per process: index into `events`.
-    let mut open: HashMap<&Process, usize> = HashMap::new();
-    // Slot in `ops` of each invoke, so completions fill their operation in.
+    // Outstanding invoke per process: its slot in `ops`.
+    let mut open: HashMap<Process, usize> = HashMap::new();
     let mut ops: Vec<Option<Operation>> = Vec::new();
-    let mut slot_of: HashMap<usize, usize> = HashMap::new();
-    for (pos, e) in events.iter().enumerate() {
+    for (pos, e) in events.into_iter().enumerate() {
         if e.process == Process::Nemesis {
             continue;
         }
         match e.kind {
             EventKind::Invoke => {
                 if let Some(&prev) = open.get(&e.process) {
+                    let previous_line = ops[prev].as_ref().map_or(0, |o| o.line);
                     return Err(PairError::DoubleInvoke {
                         line: e.line,
-                        previous_line: events[prev].line,
+                        previous_line,
                         process: render(&e.process),
                     });
                 }
-                open.insert(&e.process, pos);
-                slot_of.insert(pos, ops.len());
+                open.insert(e.process.clone(), ops.len());
                 ops.push(Some(pending(e, pos, use_index)));
             }
             kind => {
-                let Some(inv) = open.remove(&e.process) else {
+                let Some(slot) = open.remove(&e.process) else {
                     return Err(PairError::CompletionWithoutInvoke {
                         line: e.line,
                         kind: format!("{kind:?}").to_lowercase(),
                         process: render(&e.process),
                     });
                 };
-                let invoke = &events[inv];
-                if invoke.f != e.f {
+                let Some(op) = ops[slot].as_mut() else {
+                    continue;
+                };
+                if op.f != e.f {
                     return Err(PairError::FunctionMismatch {
                         line: e.line,
-                        invoke_line: invoke.line,
+                        invoke_line: op.line,
                         process: render(&e.process),
-                        expected: invoke.f.clone(),
-                        got: e.f.clone(),
+                        expected: op.f.clone(),
+                        got: e.f,
                     });
                 }
-                let slot = slot_of[&inv];
                 match kind {
                     EventKind::Ok => {
-                        if let Some(op) = ops[slot].as_mut() {
-                            op.status = Status::Ok;
-                            op.output = Some(e.value.clone());
-                            op.ret = Some(pos);
-                            if op.key.is_none() {
-                                op.key = e.key.clone();
-                            }
+                        op.status = Status::Ok;
+                        op.ret = Some(pos);
+                        if op.key.is_none() {
+                            op.key = e.key;
                         }
+                        op.output = Some(e.value);
                     }
                     EventKind::Fail => ops[slot] = None,
                     // info: stays pending, it may or may not have happened.
@@ -160,17 +159,17 @@ pub fn operations(history: &History) -> Result<Vec<Operation>, PairError> {
     Ok(ops.into_iter().flatten().collect())
 }
 
-fn pending(e: &Event, pos: usize, use_index: bool) -> Operation {
+fn pending(e: Event, pos: usize, use_index: bool) -> Operation {
     Operation {
         id: if use_index {
             e.index.unwrap_or(pos as u64)
         } else {
             pos as u64
         },
-        process: e.process.clone(),
-        f: e.f.clone(),
-        key: e.key.clone(),
-        input: e.value.clone(),
+        process: e.process,
+        f: e.f,
+        key: e.key,
+        input: e.value,
         output: None,
         status: Status::Pending,
         call: pos,
@@ -211,7 +210,7 @@ mod tests {
                 ev(3, EventKind::Ok, "read", json!(1), 8),
             ],
         };
-        let ops = operations(&h).unwrap();
+        let ops = operations(h).unwrap();
         assert_eq!(ops.len(), 3);
         assert_eq!(
             (ops[0].id, ops[0].status, ops[0].ret),
@@ -229,7 +228,7 @@ mod tests {
         let h = History {
             events: vec![ev(0, EventKind::Ok, "write", json!(1), 7)],
         };
-        let err = operations(&h).unwrap_err();
+        let err = operations(h).unwrap_err();
         assert!(matches!(
             err,
             PairError::CompletionWithoutInvoke { line: 7, .. }
@@ -246,7 +245,7 @@ mod tests {
             ],
         };
         assert!(matches!(
-            operations(&h).unwrap_err(),
+            operations(h).unwrap_err(),
             PairError::DoubleInvoke {
                 line: 2,
                 previous_line: 1,

@@ -147,9 +147,12 @@ struct DeadEnd {
     bits: Box<[u64]>,
 }
 
+/// A cache entry; its linearized set lives in the cache's arena of words
+/// (one allocation for all entries, not one each).
 struct MemoEntry<S> {
     hash: u64,
-    bits: Box<[u64]>,
+    /// Offset of its set in the arena.
+    bits: usize,
     state: S,
 }
 
@@ -290,7 +293,9 @@ pub fn search<M: Model>(
     let mut remaining_ok = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut state = model.init();
     let mut memo: HashTable<MemoEntry<M::State>> = HashTable::new();
-    let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() + words * 8 + 16;
+    let mut arena: Vec<u64> = Vec::new();
+    // An entry, its set, and the table's control byte and slack.
+    let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() * 8 / 7 + words * 8 + 2;
     let mut unflushed_bytes = 0usize;
     let mut deepest: Option<DeadEnd> = None;
     let release = |memo_len: usize, unflushed: usize| {
@@ -464,7 +469,9 @@ pub fn search<M: Model>(
             zob ^= zobrist[op];
             let h = (zob ^ state_hash(&next).wrapping_mul(0x2545_f491_4f6c_dd1d)).rotate_left(17);
             let seen = memo
-                .find(h, |e| e.hash == h && e.state == next && *e.bits == *bits)
+                .find(h, |e| {
+                    e.hash == h && e.state == next && arena[e.bits..e.bits + words] == *bits
+                })
                 .is_some();
             if seen {
                 bits[op / 64] &= !(1 << (op % 64));
@@ -475,11 +482,12 @@ pub fn search<M: Model>(
                 h,
                 MemoEntry {
                     hash: h,
-                    bits: bits.clone().into_boxed_slice(),
+                    bits: arena.len(),
                     state: next.clone(),
                 },
                 |e| e.hash,
             );
+            arena.extend_from_slice(&bits);
             unflushed_bytes += entry_bytes;
             entries.lift(op);
             if ops[op].ret.is_some() {
@@ -539,7 +547,7 @@ pub fn search<M: Model>(
         }) => {
             let mut states: Vec<M::State> = memo
                 .iter()
-                .filter(|e| *e.bits == *dbits)
+                .filter(|e| arena[e.bits..e.bits + words] == *dbits)
                 .map(|e| e.state.clone())
                 .collect();
             if prefix.is_empty() {

@@ -42,7 +42,7 @@ fn verdict(args: &[&str]) -> Verdict {
     let path = generate(args);
     let h = read_file(&path, &ReadOptions::default()).unwrap();
     let (_, report) = check_history(
-        &h,
+        h,
         Some(ModelKind::Kv),
         Some(&json!("")),
         NilRead::Any,

@@ -26,7 +26,7 @@ fn files(sub: &str) -> Vec<PathBuf> {
 
 fn verdict(path: &Path, kind: ModelKind, init: Option<&Value>) -> Verdict {
     let h = read_file(path, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
-    let (_, report) = check_history(&h, Some(kind), init, NilRead::Any, &CheckOptions::default())
+    let (_, report) = check_history(h, Some(kind), init, NilRead::Any, &CheckOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     report.verdict
 }
@@ -81,7 +81,7 @@ fn cas_failure_names_the_read_completed_at_event_491() {
     )
     .unwrap();
     let (ops, report) = check_history(
-        &h,
+        h,
         Some(ModelKind::CasRegister),
         Some(&json!(0)),
         NilRead::Any,

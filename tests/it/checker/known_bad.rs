@@ -9,7 +9,12 @@ use synod::history::History;
 use super::build::Builder;
 
 fn run<M: Model>(model: &M, h: &History) -> Report {
-    check(model, &operations(h).unwrap(), &CheckOptions::default()).unwrap()
+    check(
+        model,
+        &operations(h.clone()).unwrap(),
+        &CheckOptions::default(),
+    )
+    .unwrap()
 }
 
 /// A read of a value no write wrote, after a completed write.

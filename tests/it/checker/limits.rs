@@ -35,7 +35,7 @@ const NO_PRUNING: Tuning = Tuning {
 
 #[test]
 fn time_limit_reached_is_unknown_and_finished_partitions_are_kept() {
-    let ops = operations(&hard_and_easy()).unwrap();
+    let ops = operations(hard_and_easy()).unwrap();
     let opts = CheckOptions {
         time_limit: Some(Duration::ZERO),
         tuning: NO_PRUNING,
@@ -50,7 +50,7 @@ fn time_limit_reached_is_unknown_and_finished_partitions_are_kept() {
 
 #[test]
 fn memory_limit_reached_is_unknown() {
-    let ops = operations(&hard_and_easy()).unwrap();
+    let ops = operations(hard_and_easy()).unwrap();
     let opts = CheckOptions {
         memory_limit_bytes: Some(1024),
         tuning: NO_PRUNING,
@@ -63,7 +63,7 @@ fn memory_limit_reached_is_unknown() {
 
 #[test]
 fn pruning_needless_pending_puts_decides_the_hard_partition() {
-    let ops = operations(&hard_and_easy()).unwrap();
+    let ops = operations(hard_and_easy()).unwrap();
     let r = check(
         &Kv::new(Value::Null, NilRead::Absent),
         &ops,

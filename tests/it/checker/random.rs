@@ -135,7 +135,7 @@ fn witness_holds<M: Model>(model: &M, ops: &[Operation], report: &Report) -> boo
 
 /// The fast verdict, checked against brute force (and its witness).
 fn agree<M: Model>(model: &M, h: &History) -> Result<Verdict, TestCaseError> {
-    let ops = operations(h).expect("generated histories pair");
+    let ops = operations(h.clone()).expect("generated histories pair");
     let report = check(model, &ops, &CheckOptions::default()).expect("fits the model");
     let expected = brute::linearizable(model, &ops);
     prop_assert_eq!(
@@ -196,7 +196,7 @@ fn random_histories_are_both_valid_and_invalid_and_agree() {
     for _ in 0..2000 {
         let r: Vec<u32> = (0..50).map(|_| splitmix(&mut seed)).collect();
         let h = decode(&r, 8, Mode::Register);
-        let ops = operations(&h).unwrap();
+        let ops = operations(h.clone()).unwrap();
         if ops.iter().any(|o| o.status == Status::Pending) {
             with_pending += 1;
         }
