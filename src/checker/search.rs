@@ -251,19 +251,31 @@ struct Frame<S> {
     /// The operation linearized to reach it, and the state before that;
     /// `None` for the initial configuration.
     via: Option<(u32, S)>,
-    /// Operations that may be linearized next, in the order to try them.
-    cands: Vec<u32>,
-    /// The next of `cands` to try.
+    /// Its candidates, the operations that may be linearized next in the
+    /// order to try them, are `cands[next..end]` of the shared candidate
+    /// stack (frames are LIFO, so their candidates are too).
     next: usize,
+    /// End of its candidates.
+    end: usize,
     /// The operation whose return comes first in what is left of the
     /// history: it must be linearized before anything returns.
     due: u32,
 }
 
+/// Buffers reused by every configuration of one search.
+struct Scratch<'a, O> {
+    /// The operations that may still precede a read.
+    before: Vec<&'a O>,
+    /// Candidates to try first.
+    first: Vec<u32>,
+    /// The other candidates.
+    rest: Vec<u32>,
+}
+
 /// Searches one partition for a linearization of `ops` against `model`.
-pub fn search<M: Model>(
+pub fn search<'o, M: Model>(
     model: &M,
-    ops: &[SearchOp<M::Op>],
+    ops: &'o [SearchOp<M::Op>],
     budget: &Budget,
     tuning: Tuning,
 ) -> (Outcome<M::State>, Stats) {
@@ -292,8 +304,9 @@ pub fn search<M: Model>(
 
     let mut remaining_ok = ops.iter().filter(|o| o.ret.is_some()).count();
     let mut state = model.init();
-    let mut memo: HashTable<MemoEntry<M::State>> = HashTable::new();
-    let mut arena: Vec<u64> = Vec::new();
+    // Most histories need about one configuration per operation.
+    let mut memo: HashTable<MemoEntry<M::State>> = HashTable::with_capacity(n + 1);
+    let mut arena: Vec<u64> = Vec::with_capacity((n + 1) * words);
     // An entry, its set, and the table's control byte and slack.
     let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() * 8 / 7 + words * 8 + 2;
     let mut unflushed_bytes = 0usize;
@@ -322,103 +335,119 @@ pub fn search<M: Model>(
     // which the due one can follow, then the rest (Lowe's just-in-time
     // linearization: commit to an order only when a return forces it).
     // The candidates are the same as Wing & Gong's; only their order differs.
-    let choices =
-        |entries: &Entries, bits: &[u64], state: &M::State, stats: &mut Stats| -> Frame<M::State> {
-            let mut cands: Vec<u32> = Vec::new();
-            let mut due = NONE;
-            let mut e = entries.next[HEAD as usize];
-            while e != NONE {
-                let op = entries.op[e as usize];
-                if !entries.is_call[e as usize] {
-                    due = op;
-                    break;
-                }
-                let gp = group_prev[op as usize];
-                if gp == NONE || bits[gp as usize / 64] & (1 << (gp % 64)) != 0 {
-                    cands.push(op);
-                }
-                e = entries.next[e as usize];
+    let choices = |entries: &Entries,
+                   bits: &[u64],
+                   state: &M::State,
+                   stats: &mut Stats,
+                   cands: &mut Vec<u32>,
+                   scratch: &mut Scratch<'o, M::Op>|
+     -> u32 {
+        let start = cands.len();
+        let mut due = NONE;
+        let mut e = entries.next[HEAD as usize];
+        while e != NONE {
+            let op = entries.op[e as usize];
+            if !entries.is_call[e as usize] {
+                due = op;
+                break;
             }
-            if tuning.greedy_reads {
-                for &c in &cands {
-                    if read_only[c as usize] {
-                        stats.steps += 1;
-                        if model.step(state, &ops[c as usize].op).is_some() {
-                            return Frame {
-                                via: None,
-                                cands: vec![c],
-                                next: 0,
-                                due,
-                            };
-                        }
-                    }
-                }
+            let gp = group_prev[op as usize];
+            if gp == NONE || bits[gp as usize / 64] & (1 << (gp % 64)) != 0 {
+                cands.push(op);
             }
-            if tuning.prune_hopeless_reads {
-                for &c in &cands {
-                    let ret = entries.ret_of[c as usize];
-                    if !read_only[c as usize] || ret == NONE {
-                        continue;
-                    }
-                    // The operations that may still go before c: those called
-                    // before its return.
-                    let mut before: Vec<&M::Op> = Vec::new();
-                    let mut e = entries.next[HEAD as usize];
-                    while e != NONE && e != ret {
-                        let o = entries.op[e as usize] as usize;
-                        if entries.is_call[e as usize] && o != c as usize && !read_only[o] {
-                            before.push(&ops[o].op);
-                        }
-                        e = entries.next[e as usize];
-                    }
+            e = entries.next[e as usize];
+        }
+        if tuning.greedy_reads {
+            for k in start..cands.len() {
+                let c = cands[k];
+                if read_only[c as usize] {
                     stats.steps += 1;
-                    if model.step(state, &ops[c as usize].op).is_none()
-                        && !model.satisfiable(state, &ops[c as usize].op, &before)
-                    {
-                        // A dead end: no choice can work.
-                        return Frame {
-                            via: None,
-                            cands: Vec::new(),
-                            next: 0,
-                            due: c,
-                        };
+                    if model.step(state, &ops[c as usize].op).is_some() {
+                        cands.truncate(start);
+                        cands.push(c);
+                        return due;
                     }
                 }
             }
-            if tuning.due_first && due != NONE {
-                let mut first: Vec<u32> = vec![due];
-                let mut rest: Vec<u32> = Vec::with_capacity(cands.len());
-                let due_op = &ops[due as usize].op;
+        }
+        if tuning.prune_hopeless_reads {
+            for k in start..cands.len() {
+                let c = cands[k];
+                let ret = entries.ret_of[c as usize];
+                if !read_only[c as usize] || ret == NONE {
+                    continue;
+                }
+                // The operations that may still go before c: those called
+                // before its return.
+                scratch.before.clear();
+                let mut e = entries.next[HEAD as usize];
+                while e != NONE && e != ret {
+                    let o = entries.op[e as usize] as usize;
+                    if entries.is_call[e as usize] && o != c as usize && !read_only[o] {
+                        scratch.before.push(&ops[o].op);
+                    }
+                    e = entries.next[e as usize];
+                }
                 stats.steps += 1;
-                let due_now = model.step(state, due_op).is_some();
-                for &c in &cands {
-                    if c == due {
-                        continue;
-                    }
-                    let enables = !due_now && {
-                        stats.steps += 2;
-                        model
-                            .step(state, &ops[c as usize].op)
-                            .is_some_and(|s| model.step(&s, due_op).is_some())
-                    };
-                    if enables {
-                        first.push(c);
-                    } else {
-                        rest.push(c);
-                    }
+                if model.step(state, &ops[c as usize].op).is_none()
+                    && !model.satisfiable(state, &ops[c as usize].op, &scratch.before)
+                {
+                    // A dead end: no choice can work.
+                    cands.truncate(start);
+                    return c;
                 }
-                first.extend(rest);
-                cands = first;
             }
-            Frame {
-                via: None,
-                cands,
-                next: 0,
-                due,
+        }
+        if tuning.due_first && due != NONE {
+            scratch.first.clear();
+            scratch.rest.clear();
+            scratch.first.push(due);
+            let due_op = &ops[due as usize].op;
+            stats.steps += 1;
+            let due_now = model.step(state, due_op).is_some();
+            for &c in &cands[start..] {
+                if c == due {
+                    continue;
+                }
+                let enables = !due_now && {
+                    stats.steps += 2;
+                    model
+                        .step(state, &ops[c as usize].op)
+                        .is_some_and(|s| model.step(&s, due_op).is_some())
+                };
+                if enables {
+                    scratch.first.push(c);
+                } else {
+                    scratch.rest.push(c);
+                }
             }
-        };
+            cands.truncate(start);
+            cands.extend_from_slice(&scratch.first);
+            cands.extend_from_slice(&scratch.rest);
+        }
+        due
+    };
 
-    let mut frames: Vec<Frame<M::State>> = vec![choices(&entries, &bits, &state, &mut stats)];
+    let mut cands: Vec<u32> = Vec::new();
+    let mut scratch = Scratch {
+        before: Vec::new(),
+        first: Vec::new(),
+        rest: Vec::new(),
+    };
+    let due = choices(
+        &entries,
+        &bits,
+        &state,
+        &mut stats,
+        &mut cands,
+        &mut scratch,
+    );
+    let mut frames: Vec<Frame<M::State>> = vec![Frame {
+        via: None,
+        next: 0,
+        end: cands.len(),
+        due,
+    }];
     let mut tick = 0u32;
     loop {
         tick = tick.wrapping_add(1);
@@ -458,8 +487,8 @@ pub fn search<M: Model>(
         let top = frames
             .last_mut()
             .expect("the initial frame is never popped here");
-        if top.next < top.cands.len() {
-            let op = top.cands[top.next] as usize;
+        if top.next < top.end {
+            let op = cands[top.next] as usize;
             top.next += 1;
             stats.steps += 1;
             let Some(next) = model.step(&state, &ops[op].op) else {
@@ -504,9 +533,21 @@ pub fn search<M: Model>(
                 lin.push(op);
                 return (Outcome::Valid(lin), stats);
             }
-            let mut frame = choices(&entries, &bits, &state, &mut stats);
-            frame.via = Some((op as u32, prev));
-            frames.push(frame);
+            let next_cand = cands.len();
+            let due = choices(
+                &entries,
+                &bits,
+                &state,
+                &mut stats,
+                &mut cands,
+                &mut scratch,
+            );
+            frames.push(Frame {
+                via: Some((op as u32, prev)),
+                next: next_cand,
+                end: cands.len(),
+                due,
+            });
             continue;
         }
         // Every choice from this configuration failed: a dead end.
@@ -524,6 +565,7 @@ pub fn search<M: Model>(
         }
         stats.backtracks += 1;
         let frame = frames.pop().expect("non-empty");
+        cands.truncate(frames.last().map_or(0, |f| f.end));
         let Some((op, prev_state)) = frame.via else {
             break;
         };
