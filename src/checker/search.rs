@@ -266,6 +266,8 @@ struct Frame<S> {
 struct Scratch<'a, O> {
     /// The operations that may still precede a read.
     before: Vec<&'a O>,
+    /// Reads to check in the current walk, by operation.
+    marked: Vec<bool>,
     /// Candidates to try first.
     first: Vec<u32>,
     /// The other candidates.
@@ -371,31 +373,42 @@ pub fn search<'o, M: Model>(
             }
         }
         if tuning.prune_hopeless_reads {
-            for k in start..cands.len() {
-                let c = cands[k];
-                let ret = entries.ret_of[c as usize];
-                if !read_only[c as usize] || ret == NONE {
-                    continue;
+            // Reads the state does not satisfy now, checked in one walk:
+            // the operations that may still precede a read are the calls
+            // met before its return.
+            let mut unsatisfied = 0usize;
+            for &c in &cands[start..] {
+                let c = c as usize;
+                if read_only[c] && entries.ret_of[c] != NONE {
+                    stats.steps += 1;
+                    if model.step(state, &ops[c].op).is_none() {
+                        scratch.marked[c] = true;
+                        unsatisfied += 1;
+                    }
                 }
-                // The operations that may still go before c: those called
-                // before its return.
-                scratch.before.clear();
-                let mut e = entries.next[HEAD as usize];
-                while e != NONE && e != ret {
-                    let o = entries.op[e as usize] as usize;
-                    if entries.is_call[e as usize] && o != c as usize && !read_only[o] {
+            }
+            let mut dead = NONE;
+            scratch.before.clear();
+            let mut e = entries.next[HEAD as usize];
+            while e != NONE && unsatisfied > 0 {
+                let o = entries.op[e as usize] as usize;
+                if entries.is_call[e as usize] {
+                    if !read_only[o] {
                         scratch.before.push(&ops[o].op);
                     }
-                    e = entries.next[e as usize];
+                } else if scratch.marked[o] {
+                    scratch.marked[o] = false;
+                    unsatisfied -= 1;
+                    if dead == NONE && !model.satisfiable(state, &ops[o].op, &scratch.before) {
+                        dead = o as u32;
+                    }
                 }
-                stats.steps += 1;
-                if model.step(state, &ops[c as usize].op).is_none()
-                    && !model.satisfiable(state, &ops[c as usize].op, &scratch.before)
-                {
-                    // A dead end: no choice can work.
-                    cands.truncate(start);
-                    return c;
-                }
+                e = entries.next[e as usize];
+            }
+            if dead != NONE {
+                // A dead end: no choice can work.
+                cands.truncate(start);
+                return dead;
             }
         }
         if tuning.due_first && due != NONE {
@@ -431,6 +444,7 @@ pub fn search<'o, M: Model>(
     let mut cands: Vec<u32> = Vec::new();
     let mut scratch = Scratch {
         before: Vec::new(),
+        marked: vec![false; n],
         first: Vec::new(),
         rest: Vec::new(),
     };
@@ -451,7 +465,7 @@ pub fn search<'o, M: Model>(
     let mut tick = 0u32;
     loop {
         tick = tick.wrapping_add(1);
-        if tick % 4096 == 0 {
+        if tick % 256 == 0 {
             if unflushed_bytes > 0 {
                 budget
                     .used_bytes

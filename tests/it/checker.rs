@@ -4,6 +4,7 @@
 
 mod brute;
 mod build;
+mod cli;
 mod gen_kv;
 mod knossos;
 mod known_bad;
