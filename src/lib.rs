@@ -12,4 +12,5 @@ pub mod history;
 pub mod kv;
 pub mod node;
 pub mod paxos;
+pub mod sim;
 pub mod sync;

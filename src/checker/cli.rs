@@ -1,7 +1,7 @@
 //! The `synod check` command: argument handling, one line (or JSON object)
 //! per file, exit codes, progress bar and HTML timelines.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::{check_history, html, CheckOptions, ModelKind, NilRead, Report, Verdict};
-use crate::history::{format_from_extension, read_file, read_str, Format, ReadOptions, Value};
+use crate::history::{file_format, parse_edn_value, read_file, Format, ReadOptions, Value};
 
 /// `synod check`: is each history linearizable?
 #[derive(clap::Args, Debug, Clone)]
@@ -77,43 +77,14 @@ pub const EXIT_INVALID: u8 = 1;
 /// Some history is undecided.
 pub const EXIT_UNKNOWN: u8 = 2;
 
-/// Parses `--init`: JSON first, else an EDN literal (read by the history
-/// reader, so keywords and maps convert as they do in histories).
+/// Parses `--init`: JSON first, else an EDN literal (read as the history
+/// reader reads values, so keywords and maps convert as they do in
+/// histories).
 pub fn parse_init(text: &str) -> Result<Value, String> {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         return Ok(v);
     }
-    let wrapped = format!("{{:process 0, :type :invoke, :f :init, :value {text}}}");
-    let opts = ReadOptions {
-        format: Format::Edn,
-        ..ReadOptions::default()
-    };
-    match read_str(&wrapped, &opts) {
-        Ok(h) if h.events.len() == 1 => Ok(h.events[0].value.clone()),
-        Ok(_) => Err(format!("--init {text:?}: expected one JSON or EDN value")),
-        Err(e) => Err(format!("--init {text:?} is neither JSON nor EDN: {e}")),
-    }
-}
-
-/// The format a file will be read as: the flag, else its extension, else
-/// its first non-blank characters (`{"` starts JSONL).
-fn resolved_format(path: &Path, flag: Format) -> Format {
-    if flag != Format::Auto {
-        return flag;
-    }
-    if let Some(f) = format_from_extension(path) {
-        return f;
-    }
-    let mut start = [0u8; 256];
-    let n = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut start))
-        .unwrap_or(0);
-    let text = String::from_utf8_lossy(&start[..n]);
-    let mut chars = text.chars().filter(|c| !c.is_whitespace());
-    match (chars.next(), chars.next()) {
-        (Some('{'), Some('"')) => Format::Jsonl,
-        _ => Format::Auto,
-    }
+    parse_edn_value(text).map_err(|e| format!("--init {text:?} is neither JSON nor EDN: {e}"))
 }
 
 /// The outcome for one file.
@@ -213,7 +184,10 @@ pub fn run(args: &CheckArgs) -> u8 {
 
 fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult {
     let start = Instant::now();
-    let format = resolved_format(path, args.format);
+    let format = match file_format(path, args.format) {
+        Ok(f) => f,
+        Err(e) => return FileResult::Unusable(e.to_string()),
+    };
     let read_opts = ReadOptions {
         format,
         independent: args.independent,

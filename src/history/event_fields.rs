@@ -52,15 +52,50 @@ pub(crate) fn kind_from_name(name: &str) -> Option<EventKind> {
     }
 }
 
+/// How a value is shown in an error message: in the notation of the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Notation {
+    /// JSON (`null`, `"a"`).
+    Json,
+    /// EDN (`nil`, `"a"`, maps with keywords).
+    Edn,
+}
+
+/// The most characters of a value an error message shows.
+const SHOWN_CHARS: usize = 60;
+
+/// Renders `value` for an error message, cut to [`SHOWN_CHARS`].
+pub(crate) fn show(value: &Value, notation: Notation) -> String {
+    let text = match notation {
+        Notation::Json => value.to_string(),
+        Notation::Edn => {
+            let mut out = Vec::new();
+            // Writing to memory cannot fail.
+            let _ = super::write::write_edn_value(&mut out, value);
+            String::from_utf8_lossy(&out).into_owned()
+        }
+    };
+    if text.chars().count() > SHOWN_CHARS {
+        let cut: String = text.chars().take(SHOWN_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
 /// Validates the fields and builds the event.
 ///
 /// - `process` and `type` are required; `f` is required of client
 ///   operations (a nemesis operation without one gets `""`, and a nemesis `f`
 ///   that is not a name is kept as its JSON text);
 /// - with `independent`, a client operation without a `key` field must have
-///   a `[key value]` value, which is split; with a `key` field, the value is
-///   kept as it is.
-pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldError> {
+///   a `[key value]` value, which is split (except a fail or info with a nil
+///   value, kept keyless); with a `key` field, the value is kept as it is.
+pub(crate) fn finish(
+    fields: Fields,
+    independent: bool,
+    notation: Notation,
+) -> Result<Event, FieldError> {
     let Some(process) = fields.process else {
         return Err(error(
             Field::Map,
@@ -77,7 +112,7 @@ pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldEr
     let f = match fields.f {
         Some(Value::String(s)) => s,
         None if !client => String::new(),
-        Some(other) if !client => other.to_string(),
+        Some(other) if !client => show(&other, Notation::Json),
         None => {
             return Err(error(
                 Field::Map,
@@ -87,13 +122,20 @@ pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldEr
         Some(other) => {
             return Err(error(
                 Field::F,
-                format!("expected a name (keyword, symbol or string) for f, found {other}"),
+                format!(
+                    "expected a name (keyword, symbol or string) for f, found {}",
+                    show(&other, notation)
+                ),
             ))
         }
     };
     let mut key = fields.key.filter(|k| !k.is_null());
     let mut value = fields.value.unwrap_or(Value::Null);
-    if independent && client && key.is_none() {
+    // A fail or info completion may carry nil instead of its tuple (a
+    // client that crashed before it knew its result): it stays keyless,
+    // and pairs with its invoke by process.
+    let keyless_completion = matches!(kind, EventKind::Fail | EventKind::Info) && value.is_null();
+    if independent && client && key.is_none() && !keyless_completion {
         match value {
             Value::Array(mut pair) if pair.len() == 2 => {
                 value = pair.pop().unwrap_or(Value::Null);
@@ -102,7 +144,10 @@ pub(crate) fn finish(fields: Fields, independent: bool) -> Result<Event, FieldEr
             other => {
                 return Err(error(
                     Field::Value,
-                    format!("expected a [key value] tuple (independent history), found {other}"),
+                    format!(
+                        "expected a [key value] tuple (independent history), found {}",
+                        show(&other, notation)
+                    ),
                 ))
             }
         }

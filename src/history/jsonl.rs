@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use super::error::ParseError;
-use super::event_fields::{self, Field, Fields};
+use super::event_fields::{self, Field, Fields, Notation};
 use super::types::{Event, EventKind, Process, Value};
 
 /// One line as serde sees it; unknown fields are ignored.
@@ -89,6 +89,17 @@ pub(crate) fn parse_line(
         let end = byte.min(text.len());
         text[..end].iter().filter(|&&b| (b & 0xC0) != 0x80).count() + 1
     };
+    if trimmed[0] != b'{' {
+        return Err(ParseError {
+            line,
+            column: at_column(lead),
+            message: format!(
+                "expected a JSON object, found {}",
+                super::edn::describe(trimmed)
+            ),
+            eof: false,
+        });
+    }
     let raw: RawEvent = serde_json::from_slice(trimmed).map_err(|e| ParseError {
         line,
         // serde's column is 1-based within the trimmed text, in bytes.
@@ -111,7 +122,7 @@ pub(crate) fn parse_line(
         index: raw.index,
         line: line + 1,
     };
-    event_fields::finish(fields, independent)
+    event_fields::finish(fields, independent, Notation::Json)
         .map(Some)
         .map_err(|e| {
             // Point at the field the error is about, when it can be found.

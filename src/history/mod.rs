@@ -7,17 +7,29 @@
 //! among all events, or its `index` field when every event has one.
 //!
 //! Reading: [`read_file`], [`read_str`], [`read_reader`] with [`ReadOptions`].
+//! Writing: [`write_jsonl`], [`write_edn`], [`write_file`]. Generating kv
+//! histories with a known verdict: [`generate`].
 
+mod driver;
 mod edn;
 mod error;
 mod event_fields;
+pub mod generate;
 mod jsonl;
 mod options;
 mod read;
 mod txt;
 mod types;
+mod write;
 
 pub use error::HistoryError;
 pub use options::{format_from_extension, Format, ReadOptions, DEFAULT_MAX_EVENTS};
-pub use read::{read_file, read_reader, read_str, BLOCK_BYTES, CHUNK_BYTES};
+pub use read::{
+    file_format, parse_edn_value, read_file, read_file_batched, read_reader, read_reader_batched,
+    read_reader_chunked, read_str, read_str_chunked, Chunking, BLOCK_BYTES, CHUNK_BYTES,
+};
 pub use types::{Event, EventKind, History, Process, Value};
+pub use write::{
+    kind_name, write_edn, write_edn_event, write_edn_value, write_file, write_jsonl,
+    write_jsonl_event,
+};

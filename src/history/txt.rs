@@ -6,7 +6,7 @@
 
 use super::edn::{Mark, Parser};
 use super::error::ParseError;
-use super::event_fields::{self, Field, Fields};
+use super::event_fields::{self, Field, Fields, Notation};
 use super::types::{Process, Value};
 use super::Event;
 
@@ -167,7 +167,7 @@ pub(crate) fn parse_line(
         index: None,
         line: line + 1,
     };
-    event_fields::finish(fields, independent)
+    event_fields::finish(fields, independent, Notation::Edn)
         .map(Some)
         .map_err(|e| {
             let byte = match e.field {

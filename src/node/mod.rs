@@ -1,1 +1,10 @@
 //! The synod node: TCP transport, durable WAL, server threads, client.
+
+pub mod client;
+pub mod config;
+pub mod identity;
+pub mod pipeline;
+pub mod proto;
+pub mod queue;
+pub mod storage;
+pub mod transport;

@@ -2,6 +2,8 @@
 //! writers round trip, malformed input rejected with a position, no panic on
 //! garbage, the Knossos reference histories read.
 
+mod cli;
 mod formats;
+mod generator;
 mod malformed;
 mod reference;

@@ -2,3 +2,7 @@
 //! on a 2-core machine instead of one per file).
 mod checker;
 mod history;
+mod kv;
+mod net;
+mod paxos;
+mod storage;

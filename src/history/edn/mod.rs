@@ -15,9 +15,10 @@
 
 use serde_json::Number;
 
+mod event;
+
 use super::error::ParseError;
-use super::event_fields::{self, Fields};
-use super::types::{Event, EventKind, Process, Value};
+use super::types::Value;
 
 /// The deepest nesting of collections, tags and discards the parser accepts.
 pub(crate) const MAX_DEPTH: usize = 200;
@@ -39,39 +40,70 @@ pub(crate) struct Parser<'a> {
     line_start: usize,
 }
 
-/// Bytes that end a token (whitespace, commas, brackets, quotes, comments).
-fn is_delimiter(b: u8) -> bool {
-    matches!(
-        b,
-        b' ' | b'\t' | b'\r' | b'\n' | b',' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'"' | b';'
-    )
+/// Byte classes, looked up once per byte in the hot loops.
+const DELIMITER: u8 = 1;
+const SYMBOL: u8 = 2;
+
+const fn byte_classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let delimiter = matches!(
+            c,
+            b' ' | b'\t'
+                | b'\r'
+                | b'\n'
+                | b','
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'"'
+                | b';'
+        );
+        // Any non-ASCII byte may be part of a symbol: UTF-8 is validated when
+        // the token becomes a string.
+        let symbol = c.is_ascii_alphanumeric()
+            || c >= 0x80
+            || matches!(
+                c,
+                b'.' | b'*'
+                    | b'+'
+                    | b'!'
+                    | b'-'
+                    | b'_'
+                    | b'?'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'='
+                    | b'<'
+                    | b'>'
+                    | b'/'
+                    | b':'
+                    | b'#'
+                    | b'\''
+                    | b'|'
+            );
+        t[b] = (if delimiter { DELIMITER } else { 0 }) | (if symbol { SYMBOL } else { 0 });
+        b += 1;
+    }
+    t
 }
 
-/// Bytes allowed inside a symbol or keyword (any non-ASCII byte: UTF-8 is
-/// validated when the token becomes a string).
+static CLASSES: [u8; 256] = byte_classes();
+
+/// Bytes that end a token (whitespace, commas, brackets, quotes, comments).
+fn is_delimiter(b: u8) -> bool {
+    CLASSES[b as usize] & DELIMITER != 0
+}
+
+/// Bytes allowed inside a symbol or keyword.
 fn is_symbol_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || b >= 0x80
-        || matches!(
-            b,
-            b'.' | b'*'
-                | b'+'
-                | b'!'
-                | b'-'
-                | b'_'
-                | b'?'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'='
-                | b'<'
-                | b'>'
-                | b'/'
-                | b':'
-                | b'#'
-                | b'\''
-                | b'|'
-        )
+    CLASSES[b as usize] & SYMBOL != 0
 }
 
 impl<'a> Parser<'a> {
@@ -347,18 +379,32 @@ impl<'a> Parser<'a> {
         if self.peek() == Some(b':') {
             self.pos += 1; // `::auto-resolved`
         }
-        let token = self.token();
+        let start = self.pos;
+        let buf = self.buf;
+        let mut ascii = true;
+        while let Some(&b) = buf.get(self.pos) {
+            if !is_symbol_byte(b) {
+                break;
+            }
+            ascii &= b < 0x80;
+            self.pos += 1;
+        }
+        if let Some(&b) = buf.get(self.pos).filter(|&&b| !is_delimiter(b)) {
+            return Err(self.error_at(
+                at,
+                format!("invalid character `{}` in keyword", b.escape_ascii()),
+            ));
+        }
+        let token = &buf[start..self.pos];
         if token.is_empty() {
             return Err(self.error_at(
                 at,
                 format!("expected a keyword name after `:`, found {}", self.found()),
             ));
         }
-        if let Some(&bad) = token.iter().find(|&&b| !is_symbol_byte(b)) {
-            return Err(self.error_at(
-                at,
-                format!("invalid character `{}` in keyword", bad.escape_ascii()),
-            ));
+        if ascii {
+            // All bytes are ASCII: valid UTF-8 without a second look.
+            return Ok(std::str::from_utf8(token).unwrap_or_default());
         }
         self.utf8(token, at)
     }
@@ -393,8 +439,14 @@ impl<'a> Parser<'a> {
         self.pos = i;
         loop {
             let Some(&b) = buf.get(self.pos) else {
-                self.pos = buf.len();
-                return Err(self.error_at(self.mark(), format!("expected `\"` to end the string opened at line {} column {}, found end of input", open.line + 1, self.error_at(open, String::new()).column)));
+                // Reported where the string opens; still an end-of-input
+                // error, so that a string cut by a chunk boundary is resumed.
+                let mut e = self.error_at(
+                    open,
+                    "expected `\"` to end this string, found end of input".to_string(),
+                );
+                e.eof = true;
+                return Err(e);
             };
             self.pos += 1;
             match b {
@@ -500,6 +552,9 @@ impl<'a> Parser<'a> {
 
     /// A number: integer (optional `N`), float (optional `M`) or ratio.
     fn number(&mut self) -> Result<Value, ParseError> {
+        if let Some(i) = self.small_integer() {
+            return Ok(Value::from(i));
+        }
         let at = self.mark();
         let token = self.token();
         let text = std::str::from_utf8(token).unwrap_or("");
@@ -535,145 +590,32 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Parses one operation map (optionally tagged, e.g.
-    /// `#jepsen.history.Op{...}`) at the current position. `expected` names
-    /// what the caller accepts here, for the error message.
-    pub(crate) fn event(&mut self, expected: &str, independent: bool) -> Result<Event, ParseError> {
-        let start = self.mark();
-        if self.peek() == Some(b'#')
-            && self
-                .buf
-                .get(self.pos + 1)
-                .is_some_and(|c| c.is_ascii_alphabetic())
-        {
-            self.pos += 1;
-            self.token();
-            self.skip_ws(1)?;
+    /// Fast path for the common integer: optional `-`, up to 18 digits, then
+    /// a delimiter. `None` (position unchanged) for anything else.
+    fn small_integer(&mut self) -> Option<i64> {
+        let buf = self.buf;
+        let mut i = self.pos;
+        let negative = buf.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
         }
-        if self.peek() != Some(b'{') {
-            return Err(self.expected(expected));
-        }
-        self.pos += 1;
-        let mut fields = Fields::default();
-        let mut f_at = start;
-        let mut value_at = start;
-        loop {
-            self.skip_ws(1)?;
-            match self.peek() {
-                Some(b'}') => {
-                    self.pos += 1;
-                    break;
-                }
-                Some(b':') => {
-                    let name = self.keyword()?;
-                    self.skip_ws(1)?;
-                    if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
-                        return Err(self.expected(&format!("a value for `:{name}`")));
-                    }
-                    let at = self.mark();
-                    match name {
-                        "process" => fields.process = Some(self.process()?),
-                        "type" => fields.kind = Some(self.kind()?),
-                        "f" => {
-                            f_at = at;
-                            fields.f = Some(self.value(1)?);
-                        }
-                        "key" => fields.key = Some(self.value(1)?),
-                        "value" => {
-                            value_at = at;
-                            fields.value = Some(self.value(1)?);
-                        }
-                        "time" => fields.time = Some(self.integer_field("time")?),
-                        "index" => {
-                            let i = self.integer_field("index")?;
-                            let i = u64::try_from(i).map_err(|_| {
-                                self.error_at(
-                                    at,
-                                    format!("expected a non-negative :index, found {i}"),
-                                )
-                            })?;
-                            fields.index = Some(i);
-                        }
-                        _ => {
-                            self.value(1)?;
-                        }
-                    }
-                }
-                None | Some(b')' | b']') => return Err(self.expected("a keyword or `}`")),
-                Some(_) => {
-                    // A key that is not a keyword: not an event field.
-                    self.value(1)?;
-                    self.skip_ws(1)?;
-                    if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
-                        return Err(self.expected("a value for the key"));
-                    }
-                    self.value(1)?;
-                }
+        let digits_start = i;
+        let mut n: i64 = 0;
+        while let Some(&b) = buf.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            n = n * 10 + i64::from(b - b'0');
+            i += 1;
+            if i - digits_start > 18 {
+                return None;
             }
         }
-        fields.line = start.line + 1;
-        event_fields::finish(fields, independent).map_err(|e| {
-            let at = match e.field {
-                event_fields::Field::Map => start,
-                event_fields::Field::F => f_at,
-                event_fields::Field::Value => value_at,
-            };
-            self.error_at(at, e.message)
-        })
-    }
-
-    /// The value of `:process`: an integer, `:nemesis`, or another name.
-    pub(crate) fn process(&mut self) -> Result<Process, ParseError> {
-        let at = self.mark();
-        match self.value(1)? {
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => Ok(Process::Client(i)),
-                None => Err(self.error_at(
-                    at,
-                    format!("expected an integer or a name for :process, found {n}"),
-                )),
-            },
-            Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
-            Value::String(s) => Ok(Process::Named(s)),
-            other => Err(self.error_at(
-                at,
-                format!("expected an integer or a name for :process, found {other}"),
-            )),
+        if i == digits_start || buf.get(i).is_some_and(|&b| !is_delimiter(b)) {
+            return None;
         }
-    }
-
-    /// The value of `:type`: invoke, ok, fail or info.
-    pub(crate) fn kind(&mut self) -> Result<EventKind, ParseError> {
-        let at = self.mark();
-        let name: std::borrow::Cow<'a, str> = match self.peek() {
-            Some(b':') => self.keyword()?.into(),
-            Some(b'"') => self.string()?.into(),
-            _ => {
-                let v = self.value(1)?;
-                return Err(self.error_at(
-                    at,
-                    format!("expected :invoke, :ok, :fail or :info for :type, found {v}"),
-                ));
-            }
-        };
-        event_fields::kind_from_name(&name).ok_or_else(|| {
-            self.error_at(
-                at,
-                format!("expected :invoke, :ok, :fail or :info for :type, found `:{name}`"),
-            )
-        })
-    }
-
-    /// An integer field (`:time`, `:index`).
-    fn integer_field(&mut self, name: &str) -> Result<i64, ParseError> {
-        let at = self.mark();
-        match self.value(1)? {
-            Value::Number(n) if n.as_i64().is_some() => Ok(n.as_i64().unwrap_or_default()),
-            other => Err(self.error_at(
-                at,
-                format!("expected an integer for :{name}, found {other}"),
-            )),
-        }
+        self.pos = i;
+        Some(if negative { -n } else { n })
     }
 }
 

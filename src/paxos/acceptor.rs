@@ -1,0 +1,192 @@
+//! The acceptor (Paxos Made Simple, section 2.2).
+//!
+//! P1a: an acceptor can accept a proposal numbered n iff it has not responded
+//! to a prepare request having a number greater than n. A promise and an
+//! acceptance are records of the step, durable before its messages leave, so
+//! a restarted acceptor still keeps them. An amnesiac acceptor (its records
+//! lost) answers nothing until the amnesia rule (`leader.rs`) lets it vote.
+
+use std::sync::Arc;
+
+use super::ballot::{Ballot, NodeId, Slot};
+use super::message::{Message, Record, SharedEntry};
+use super::replica::{Out, Replica, Role};
+use super::state_machine::StateMachine;
+
+impl<S: StateMachine> Replica<S> {
+    /// Promises `ballot` if it is the highest seen; records it first.
+    fn promise(&mut self, ballot: Ballot, out: &mut Out<S>) {
+        if ballot > self.promised {
+            self.promised = ballot;
+            out.ready.persist.push(Record::Promise { ballot });
+        }
+    }
+
+    /// A leader or candidate whose own acceptor moved to a higher ballot no
+    /// longer leads.
+    fn yield_to(&mut self, ballot: Ballot, out: &mut Out<S>) {
+        let mine = match &self.role {
+            Role::Follower => return,
+            Role::Candidate(p) => p.ballot,
+            Role::Leader(l) => l.ballot,
+        };
+        if ballot > mine {
+            self.step_down(Some(ballot.node), out);
+        }
+    }
+
+    /// Phase 1b.
+    pub(crate) fn on_prepare(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        first_slot: Slot,
+        out: &mut Out<S>,
+    ) {
+        self.note_ballot(ballot);
+        if self.amnesia.is_some() {
+            return; // an amnesiac acceptor promises nothing
+        }
+        if ballot < self.promised {
+            self.send(
+                from,
+                Message::Nack {
+                    ballot,
+                    promised: self.promised,
+                },
+                out,
+            );
+            return;
+        }
+        self.promise(ballot, out);
+        self.yield_to(ballot, out);
+        if from != self.config.id {
+            self.leader_hint = Some(from);
+            self.reset_election_timer();
+        }
+        let from_slot = first_slot.max(self.snapshot_upto);
+        let accepted = self
+            .accepted
+            .range(from_slot..)
+            .map(|(slot, (b, e))| (*slot, *b, Arc::clone(e)))
+            .collect();
+        self.send(
+            from,
+            Message::Promise {
+                ballot,
+                snapshot_upto: self.snapshot_upto,
+                accepted,
+            },
+            out,
+        );
+    }
+
+    /// Phase 2b, and the leader's chosen bound piggybacked on the accept.
+    pub(crate) fn on_accept(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        slot: Slot,
+        entry: SharedEntry<S::Command>,
+        chosen_upto: Slot,
+        out: &mut Out<S>,
+    ) {
+        self.note_ballot(ballot);
+        if ballot < self.promised {
+            if self.is_voting() {
+                self.send(
+                    from,
+                    Message::Nack {
+                        ballot,
+                        promised: self.promised,
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        if entry.proposals.len() > self.config.max_batch {
+            return; // malformed: larger than any leader may batch
+        }
+        if from != self.config.id {
+            self.leader_hint = Some(from);
+            if self.is_voting() {
+                self.reset_election_timer();
+            }
+            self.yield_to(ballot, out);
+        }
+        self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
+        let floor = self.chosen_upto.max(self.snapshot_upto);
+        if self.is_voting()
+            && slot >= self.snapshot_upto
+            && slot < floor + self.config.max_slot_lead
+        {
+            // P1a: ballot >= promised, so this acceptor may accept it.
+            self.promised = self.promised.max(ballot);
+            self.accepted.insert(slot, (ballot, Arc::clone(&entry)));
+            out.ready.persist.push(Record::Accept {
+                slot,
+                ballot,
+                entry,
+            });
+            self.send(from, Message::Accepted { ballot, slot }, out);
+        }
+        self.learn_by_commit(ballot, chosen_upto, out);
+    }
+
+    /// The leader's heartbeat: learn what it says is chosen, confirm its read
+    /// round, and (amnesiac) check whether voting is safe again.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn on_commit(
+        &mut self,
+        from: NodeId,
+        ballot: Ballot,
+        _first_slot: Slot,
+        chosen_upto: Slot,
+        read_round: u64,
+        promisers: Vec<NodeId>,
+        out: &mut Out<S>,
+    ) {
+        self.note_ballot(ballot);
+        if promisers.len() > self.config.members.len() {
+            return; // malformed
+        }
+        if ballot < self.promised {
+            if self.is_voting() {
+                self.send(
+                    from,
+                    Message::Nack {
+                        ballot,
+                        promised: self.promised,
+                    },
+                    out,
+                );
+            }
+            return;
+        }
+        if from != self.config.id {
+            self.leader_hint = Some(from);
+            // An amnesiac replica keeps its election timer running under a
+            // healthy leader: its own ballot is its way back to voting.
+            if self.is_voting() {
+                self.reset_election_timer();
+            }
+            self.yield_to(ballot, out);
+        }
+        self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
+        self.learn_by_commit(ballot, chosen_upto, out);
+        if self.chosen_upto < chosen_upto && from != self.config.id {
+            self.send(
+                from,
+                Message::Fetch {
+                    from_slot: self.chosen_upto,
+                },
+                out,
+            );
+        }
+        if self.is_voting() {
+            // Nothing above `ballot` promised: confirms the leader's round.
+            self.send(from, Message::CommitAck { ballot, read_round }, out);
+        }
+    }
+}

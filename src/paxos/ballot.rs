@@ -1,0 +1,58 @@
+//! Ballots (proposal numbers) and the names of nodes and slots.
+
+use serde::{Deserialize, Serialize};
+
+/// A replica's name: an element of [`crate::paxos::Config::members`].
+pub type NodeId = u64;
+
+/// A position in the replicated log. Slots are numbered from 0; bounds written
+/// `*_upto` are exclusive (`chosen_upto = 3` means slots 0, 1 and 2).
+pub type Slot = u64;
+
+/// A ballot (Paxos Made Simple's "proposal number"): a round and the node
+/// that owns it, ordered by round first, so two proposers never share one and
+/// every proposer can always find a higher one.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub struct Ballot {
+    /// The round; higher rounds win.
+    pub round: u64,
+    /// The proposer owning this ballot; breaks ties between equal rounds.
+    pub node: NodeId,
+}
+
+impl Ballot {
+    /// The ballot below every real one: nothing has been promised yet.
+    pub const ZERO: Ballot = Ballot { round: 0, node: 0 };
+
+    /// The smallest ballot owned by `node` that is above `self`.
+    pub fn next_for(self, node: NodeId) -> Ballot {
+        Ballot {
+            round: self.round.saturating_add(1),
+            node,
+        }
+    }
+}
+
+impl std::fmt::Display for Ballot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.round, self.node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ballots_order_by_round_then_node() {
+        let a = Ballot { round: 1, node: 9 };
+        let b = Ballot { round: 2, node: 0 };
+        assert!(a < b);
+        assert!(Ballot { round: 2, node: 1 } > b);
+        assert!(Ballot::ZERO < a);
+        assert!(a.next_for(0) > a);
+        assert_eq!(a.next_for(4), Ballot { round: 2, node: 4 });
+    }
+}

@@ -1,0 +1,52 @@
+//! Client requests: writes are queued for the log (bounded: `Busy` beyond
+//! `max_pending_requests`); a non-leader answers `NotLeader`; a retry of a
+//! request already applied is answered from the session table; read-only
+//! commands go by their `ReadMode`.
+
+use super::message::{ClientReply, ClientRequest, Outcome, ReadMode};
+use super::replica::{Out, Replica, Role};
+use super::state_machine::StateMachine;
+
+impl<S: StateMachine> Replica<S> {
+    pub(crate) fn on_request(&mut self, request: ClientRequest<S::Command>, out: &mut Out<S>) {
+        let (client_id, seq) = (request.client_id, request.seq);
+        let reply = |outcome| ClientReply {
+            client_id,
+            seq,
+            outcome,
+        };
+        if let Some(answer) = self.state.query(&request.command) {
+            let local = request.read_mode == ReadMode::Local
+                || (request.read_mode == ReadMode::ReadIndex
+                    && self.config.fault(|f| f.local_reads));
+            if local {
+                out.ready.replies.push(reply(Outcome::Ok(answer)));
+                return;
+            }
+        }
+        let is_leader = matches!(self.role, Role::Leader(_));
+        if !is_leader {
+            let hint = self.leader_hint.filter(|h| *h != self.config.id);
+            out.ready.replies.push(reply(Outcome::NotLeader { hint }));
+            return;
+        }
+        if self.pending_requests() >= self.config.max_pending_requests {
+            out.ready.replies.push(reply(Outcome::Busy));
+            return;
+        }
+        let read_only = self.state.query(&request.command).is_some();
+        if read_only && request.read_mode == ReadMode::ReadIndex {
+            self.read_index(request, out);
+            return;
+        }
+        if let Some(answer) = self.sessions.cached(client_id, seq) {
+            // Already applied: its answer is replicated state.
+            out.ready.replies.push(reply(Outcome::Ok(answer.clone())));
+            return;
+        }
+        if self.waiting.contains(&(client_id, seq)) {
+            return; // a retry of a request in flight: answered when applied
+        }
+        self.enqueue(request);
+    }
+}

@@ -1,0 +1,165 @@
+//! The learner (Paxos Made Simple, section 2.3): every replica learns every
+//! chosen slot, from the leader's commit bound, from fetches, or from a
+//! snapshot, and applies chosen slots in order. Applying runs client commands
+//! through the session table so each applies once, and makes the log clock
+//! monotonic.
+
+use std::sync::Arc;
+
+use super::ballot::{Ballot, NodeId, Slot};
+use super::message::{ClientReply, Message, Outcome, Proposal, Record, SharedEntry};
+use super::replica::{Out, Replica, Role};
+use super::session::SessionOutcome;
+use super::state_machine::StateMachine;
+
+impl<S: StateMachine> Replica<S> {
+    /// Learns that `entry` is chosen for `slot` (records it first).
+    pub(crate) fn learn(&mut self, slot: Slot, entry: SharedEntry<S::Command>, out: &mut Out<S>) {
+        if slot < self.snapshot_upto || slot < self.chosen_upto || self.chosen.contains_key(&slot) {
+            return;
+        }
+        if let Role::Leader(l) = &mut self.role {
+            // A recovery slot stays in flight until a quorum accepts it in
+            // this ballot, however else we learn it.
+            if !l.recovery.contains(&slot) {
+                l.in_flight.remove(&slot);
+            }
+        }
+        self.chosen.insert(slot, Arc::clone(&entry));
+        out.ready.persist.push(Record::Chosen { slot, entry });
+        self.advance_chosen_upto();
+    }
+
+    pub(crate) fn advance_chosen_upto(&mut self) {
+        self.chosen_upto = self.chosen_upto.max(self.snapshot_upto);
+        while self.chosen.contains_key(&self.chosen_upto) {
+            self.chosen_upto += 1;
+        }
+        self.known_chosen_upto = self.known_chosen_upto.max(self.chosen_upto);
+    }
+
+    /// The leader in `ballot` says every slot below `upto` is chosen. A slot
+    /// this acceptor accepted in that same ballot holds the chosen value (a
+    /// ballot proposes one value per slot); others it must fetch.
+    pub(crate) fn learn_by_commit(&mut self, ballot: Ballot, upto: Slot, out: &mut Out<S>) {
+        let from = self.chosen_upto;
+        if upto <= from {
+            return;
+        }
+        let found: Vec<(Slot, SharedEntry<S::Command>)> = self
+            .accepted
+            .range(from..upto)
+            .filter(|(_, (b, _))| *b == ballot)
+            .map(|(s, (_, e))| (*s, Arc::clone(e)))
+            .collect();
+        for (slot, entry) in found {
+            self.learn(slot, entry, out);
+        }
+    }
+
+    /// A peer asks for chosen slots: send what we hold, or a snapshot if the
+    /// slots it wants are truncated here.
+    pub(crate) fn on_fetch(&mut self, from: NodeId, from_slot: Slot, out: &mut Out<S>) {
+        if from_slot < self.snapshot_upto {
+            self.send_snapshot(from, out);
+            return;
+        }
+        let entries: Vec<(Slot, SharedEntry<S::Command>)> = self
+            .chosen
+            .range(from_slot..)
+            .take(self.config.max_learn_entries)
+            .map(|(s, e)| (*s, Arc::clone(e)))
+            .collect();
+        if !entries.is_empty() {
+            self.send(from, Message::Learn { entries }, out);
+        }
+    }
+
+    /// Chosen values from a peer.
+    pub(crate) fn on_learn(
+        &mut self,
+        from: NodeId,
+        entries: Vec<(Slot, SharedEntry<S::Command>)>,
+        out: &mut Out<S>,
+    ) {
+        if entries.len() > self.config.max_learn_entries {
+            return; // oversized
+        }
+        let limit = self.chosen_upto.saturating_add(self.config.max_slot_lead);
+        let full = entries.len() == self.config.max_learn_entries;
+        for (slot, entry) in entries {
+            if slot < limit && entry.proposals.len() <= self.config.max_batch {
+                self.learn(slot, entry, out);
+            }
+        }
+        if full && self.chosen_upto < self.known_chosen_upto {
+            self.send(
+                from,
+                Message::Fetch {
+                    from_slot: self.chosen_upto,
+                },
+                out,
+            );
+        }
+    }
+
+    /// Applies every chosen slot not yet applied, in order; answers the
+    /// clients this replica holds; snapshots every `snapshot_interval` slots.
+    pub(crate) fn apply_chosen(&mut self, out: &mut Out<S>, may_snapshot: bool) {
+        while self.applied_upto < self.chosen_upto {
+            let slot = self.applied_upto;
+            let Some(entry) = self.chosen.get(&slot).map(Arc::clone) else {
+                // Chosen bound and map disagree: a broken invariant.
+                panic!(
+                    "slot {slot} below chosen_upto {} is missing",
+                    self.chosen_upto
+                );
+            };
+            // The log's clock never goes backwards, whoever proposed.
+            let now = self.log_ticks.max(entry.log_ticks);
+            self.log_ticks = now;
+            for p in &entry.proposals {
+                match p {
+                    Proposal::Client {
+                        client_id,
+                        seq,
+                        command,
+                    } => {
+                        let state = &mut self.state;
+                        let result = self.sessions.apply(
+                            *client_id,
+                            *seq,
+                            now,
+                            self.config.max_sessions,
+                            || state.apply(now, command),
+                        );
+                        if self.waiting.remove(&(*client_id, *seq)) {
+                            let outcome = match result {
+                                SessionOutcome::Applied(r) | SessionOutcome::Duplicate(r) => {
+                                    Outcome::Ok(r)
+                                }
+                                SessionOutcome::Stale => Outcome::SessionStale,
+                            };
+                            out.ready.replies.push(ClientReply {
+                                client_id: *client_id,
+                                seq: *seq,
+                                outcome,
+                            });
+                        }
+                    }
+                    Proposal::Tick(command) => {
+                        self.state.apply(now, command);
+                        if let Role::Leader(l) = &mut self.role {
+                            l.tick_in_flight.remove(command);
+                        }
+                    }
+                }
+            }
+            self.sessions.expire(now, self.config.session_timeout_ticks);
+            self.applied_upto += 1;
+            if may_snapshot {
+                self.maybe_snapshot(out);
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Client sessions for exactly-once commands (Raft thesis, section 6.3).
+//!
+//! The table is replicated state: it changes only when the log is applied and
+//! travels in snapshots, so every replica holds the same table at each slot.
+//! It keeps each client's latest sequence number and answer; a retry of that
+//! request is answered from here instead of being applied twice. Sessions
+//! expire through the log's clock (never a local one): one unused for
+//! `session_timeout_ticks` of log time goes, and when the table is full the
+//! least recently used (by log time, then client id) goes first.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// One client's session.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Session<R> {
+    /// The latest sequence number applied.
+    pub last_seq: u64,
+    /// Its answer.
+    pub response: R,
+    /// Log time of the session's last use.
+    pub last_used_ticks: u64,
+}
+
+/// What applying a client command through the session table gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionOutcome<R> {
+    /// Newly applied.
+    Applied(R),
+    /// A retry of the latest request: its stored answer.
+    Duplicate(R),
+    /// Older than the latest request: its answer is gone, nothing applied.
+    Stale,
+}
+
+/// The session table, bounded and expiring by log time.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Sessions<R> {
+    sessions: BTreeMap<u64, Session<R>>,
+    /// `(last_used_ticks, client_id)` of every session: LRU order. Derived from
+    /// `sessions`, so equal tables stay equal.
+    by_use: BTreeSet<(u64, u64)>,
+}
+
+impl<R> Default for Sessions<R> {
+    fn default() -> Self {
+        Sessions {
+            sessions: BTreeMap::new(),
+            by_use: BTreeSet::new(),
+        }
+    }
+}
+
+impl<R: Clone> Sessions<R> {
+    /// Applies `(client_id, seq)` at log time `now`: `apply` runs only if this
+    /// is a new request. Evicts the least recently used session if a new one
+    /// would exceed `max_sessions`.
+    pub fn apply(
+        &mut self,
+        client_id: u64,
+        seq: u64,
+        now: u64,
+        max_sessions: usize,
+        apply: impl FnOnce() -> R,
+    ) -> SessionOutcome<R> {
+        if let Some(s) = self.sessions.get_mut(&client_id) {
+            if seq < s.last_seq {
+                return SessionOutcome::Stale;
+            }
+            if s.last_used_ticks != now {
+                self.by_use.remove(&(s.last_used_ticks, client_id));
+                s.last_used_ticks = now;
+                self.by_use.insert((now, client_id));
+            }
+            if seq == s.last_seq {
+                return SessionOutcome::Duplicate(s.response.clone());
+            }
+            let response = apply();
+            s.last_seq = seq;
+            s.response = response.clone();
+            return SessionOutcome::Applied(response);
+        }
+        while self.sessions.len() >= max_sessions.max(1) {
+            let Some(&(ticks, oldest)) = self.by_use.iter().next() else {
+                break;
+            };
+            self.by_use.remove(&(ticks, oldest));
+            self.sessions.remove(&oldest);
+        }
+        let response = apply();
+        self.sessions.insert(
+            client_id,
+            Session {
+                last_seq: seq,
+                response: response.clone(),
+                last_used_ticks: now,
+            },
+        );
+        self.by_use.insert((now, client_id));
+        SessionOutcome::Applied(response)
+    }
+
+    /// Drops every session unused since log time `now - timeout_ticks`.
+    pub fn expire(&mut self, now: u64, timeout_ticks: u64) {
+        while let Some(&(ticks, client)) = self.by_use.iter().next() {
+            if ticks.saturating_add(timeout_ticks) > now {
+                break;
+            }
+            self.by_use.remove(&(ticks, client));
+            self.sessions.remove(&client);
+        }
+    }
+
+    /// The stored answer to `(client_id, seq)` if it is the session's latest.
+    pub fn cached(&self, client_id: u64, seq: u64) -> Option<&R> {
+        self.sessions
+            .get(&client_id)
+            .filter(|s| s.last_seq == seq)
+            .map(|s| &s.response)
+    }
+
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether there are no sessions.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Whether the derived LRU index matches the table (for tests and asserts).
+    pub fn is_consistent(&self) -> bool {
+        self.by_use.len() == self.sessions.len()
+            && self
+                .sessions
+                .iter()
+                .all(|(c, s)| self.by_use.contains(&(s.last_used_ticks, *c)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retried_request_is_answered_from_the_table_not_reapplied() {
+        let mut s = Sessions::default();
+        let mut applied = 0;
+        let mut run = |s: &mut Sessions<u32>, seq| {
+            s.apply(7, seq, 1, 10, || {
+                applied += 1;
+                applied
+            })
+        };
+        assert_eq!(run(&mut s, 1), SessionOutcome::Applied(1));
+        assert_eq!(run(&mut s, 1), SessionOutcome::Duplicate(1));
+        assert_eq!(run(&mut s, 2), SessionOutcome::Applied(2));
+        assert_eq!(run(&mut s, 1), SessionOutcome::Stale);
+        assert_eq!(applied, 2);
+        assert!(s.is_consistent());
+    }
+
+    #[test]
+    fn full_table_evicts_least_recently_used_by_log_time() {
+        let mut s = Sessions::default();
+        s.apply(1, 1, 10, 2, || 0u8);
+        s.apply(2, 1, 5, 2, || 0u8);
+        s.apply(3, 1, 20, 2, || 0u8);
+        assert_eq!(s.len(), 2);
+        assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
+        assert!(s.cached(1, 1).is_some());
+        assert!(s.is_consistent());
+    }
+
+    #[test]
+    fn sessions_expire_through_log_time() {
+        let mut s = Sessions::default();
+        s.apply(1, 1, 10, 5, || 0u8);
+        s.apply(2, 1, 50, 5, || 0u8);
+        s.expire(109, 100);
+        assert_eq!(s.len(), 2);
+        s.expire(110, 100);
+        assert_eq!(s.len(), 1);
+        assert!(s.cached(2, 1).is_some());
+        assert!(s.is_consistent());
+    }
+}

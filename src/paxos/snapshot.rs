@@ -1,0 +1,125 @@
+//! Snapshots: every `snapshot_interval` applied slots the replica records a
+//! snapshot (state machine, session table, log clock) and truncates its log
+//! below it. A peer missing truncated slots gets the snapshot in chunks of at
+//! most `max_message_bytes`; the receiver assembles them (in any order),
+//! checks the size limit, and installs it.
+
+use super::ballot::{NodeId, Slot};
+use super::message::{Message, SnapshotImage};
+use super::replica::{IncomingSnapshot, Out, Replica};
+use super::state_machine::StateMachine;
+
+impl<S: StateMachine> Replica<S> {
+    /// The current state as a snapshot image (covering every applied slot).
+    pub(crate) fn image(&self) -> SnapshotImage<S> {
+        SnapshotImage {
+            upto: self.applied_upto,
+            log_ticks: self.log_ticks,
+            sessions: self.sessions.clone(),
+            state: self.state.snapshot(),
+        }
+    }
+
+    pub(crate) fn maybe_snapshot(&mut self, out: &mut Out<S>) {
+        let interval = self.config.snapshot_interval;
+        if interval == 0 || self.applied_upto - self.snapshot_upto < interval {
+            return;
+        }
+        let image = self.image();
+        let upto = image.upto;
+        out.ready.persist.push(Self::snapshot_record(image));
+        self.truncate(upto);
+    }
+
+    /// Sends the current state to `to` in chunks.
+    pub(crate) fn send_snapshot(&mut self, to: NodeId, out: &mut Out<S>) {
+        let image = self.image();
+        let upto = image.upto;
+        let Ok(bytes) = serde_json::to_vec(&image) else {
+            return; // serde_json fails only on non-string map keys; none here
+        };
+        let total_len = bytes.len() as u64;
+        for (i, chunk) in bytes.chunks(self.config.max_message_bytes).enumerate() {
+            self.send(
+                to,
+                Message::SnapshotChunk {
+                    upto,
+                    offset: (i * self.config.max_message_bytes) as u64,
+                    total_len,
+                    data: chunk.to_vec(),
+                },
+                out,
+            );
+        }
+    }
+
+    pub(crate) fn on_snapshot_chunk(
+        &mut self,
+        upto: Slot,
+        offset: u64,
+        total_len: u64,
+        data: Vec<u8>,
+        out: &mut Out<S>,
+    ) {
+        if upto <= self.applied_upto
+            || data.len() > self.config.max_message_bytes
+            || total_len > self.config.max_snapshot_bytes as u64
+            || offset
+                .checked_add(data.len() as u64)
+                .is_none_or(|end| end > total_len)
+        {
+            return; // stale, oversized or malformed
+        }
+        let replace = match &self.incoming_snapshot {
+            Some(i) => upto > i.upto || (upto == i.upto && total_len != i.total_len),
+            None => true,
+        };
+        if replace {
+            self.incoming_snapshot = Some(IncomingSnapshot {
+                upto,
+                total_len,
+                chunks: Default::default(),
+            });
+        }
+        let Some(incoming) = &mut self.incoming_snapshot else {
+            return;
+        };
+        if incoming.upto != upto {
+            return; // older than the one being assembled
+        }
+        incoming.chunks.insert(offset, data);
+        // Complete when the chunks tile [0, total_len).
+        let mut end = 0u64;
+        for (off, bytes) in &incoming.chunks {
+            if *off > end {
+                return;
+            }
+            end = end.max(off + bytes.len() as u64);
+        }
+        if end < total_len {
+            return;
+        }
+        let mut bytes = Vec::with_capacity(total_len as usize);
+        let mut at = 0u64;
+        for (off, chunk) in &incoming.chunks {
+            let skip = (at - off) as usize;
+            if skip < chunk.len() {
+                bytes.extend_from_slice(&chunk[skip..]);
+                at = off + chunk.len() as u64;
+            }
+        }
+        self.incoming_snapshot = None;
+        let Ok(image) = serde_json::from_slice::<SnapshotImage<S>>(&bytes) else {
+            return; // corrupt: dropped, the next fetch asks again
+        };
+        if image.upto != upto || image.upto <= self.applied_upto {
+            return;
+        }
+        let Ok(state) = S::restore(&image.state) else {
+            return;
+        };
+        self.install_image(&image, state);
+        self.advance_chosen_upto();
+        out.ready.persist.push(Self::snapshot_record(image));
+    }
+}

@@ -1,0 +1,551 @@
+//! The simulated cluster: replicas with in-memory disks, a lossy network,
+//! clients, and the agreement check.
+
+use std::collections::BTreeMap;
+
+use crate::paxos::{
+    ClientReply, ClientRequest, Config, Input, Message, NodeId, Outcome, ReadMode, Record, Replica,
+    SharedEntry, Slot, StateMachine,
+};
+
+use super::rng::SimRng;
+
+/// What a simulation does; probabilities are per mille, per step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// The one seed of the whole run.
+    pub seed: u64,
+    /// Number of replicas (ids 1..=replicas).
+    pub replicas: usize,
+    /// Chance a sent message is lost.
+    pub loss_per_mille: u32,
+    /// Chance a sent message is delivered twice.
+    pub duplicate_per_mille: u32,
+    /// Chance a step crashes a live replica.
+    pub crash_per_mille: u32,
+    /// Chance a step restarts a crashed replica.
+    pub restart_per_mille: u32,
+    /// Chance a restart finds its disk wiped (it comes back amnesiac).
+    pub wipe_per_mille: u32,
+    /// Chance a step is a tick of some replica (else client work or a delivery).
+    pub tick_per_mille: u32,
+    /// Chance a step is a client's turn.
+    pub client_per_mille: u32,
+    /// Number of clients (one request outstanding each).
+    pub clients: usize,
+    /// A client resends after this many of its turns without a reply.
+    pub client_retry_turns: u64,
+    /// Most replicas down at once.
+    pub max_down: usize,
+    /// Most messages in flight; more sends are dropped (and counted).
+    pub max_network: usize,
+}
+
+impl SimConfig {
+    /// A fault-free run of `replicas` replicas.
+    pub fn calm(seed: u64, replicas: usize) -> SimConfig {
+        SimConfig {
+            seed,
+            replicas,
+            loss_per_mille: 0,
+            duplicate_per_mille: 0,
+            crash_per_mille: 0,
+            restart_per_mille: 0,
+            wipe_per_mille: 0,
+            tick_per_mille: 150,
+            client_per_mille: 150,
+            clients: 3,
+            client_retry_turns: 20,
+            max_down: replicas.saturating_sub(1) / 2,
+            max_network: 100_000,
+        }
+    }
+
+    /// Loss, duplication, reordering (always on), crashes and restarts.
+    pub fn faulty(seed: u64, replicas: usize) -> SimConfig {
+        SimConfig {
+            loss_per_mille: 50,
+            duplicate_per_mille: 30,
+            crash_per_mille: 3,
+            restart_per_mille: 20,
+            ..SimConfig::calm(seed, replicas)
+        }
+    }
+}
+
+/// Two replicas learned different values for one slot (or one replica's
+/// learned value changed).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("step {step}: slot {slot} learned as {first_value} by replica {first} and as {second_value} by replica {second}")]
+pub struct Violation {
+    /// The step that exposed it.
+    pub step: u64,
+    /// The slot.
+    pub slot: Slot,
+    /// The replica that learned it first.
+    pub first: NodeId,
+    /// Its value (debug form).
+    pub first_value: String,
+    /// The replica that learned another value.
+    pub second: NodeId,
+    /// That value (debug form).
+    pub second_value: String,
+}
+
+/// Counters of a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Steps taken.
+    pub steps: u64,
+    /// Messages delivered.
+    pub delivered: u64,
+    /// Messages lost (including those beyond `max_network` and to crashed replicas).
+    pub lost: u64,
+    /// Messages duplicated.
+    pub duplicated: u64,
+    /// Crashes.
+    pub crashes: u64,
+    /// Restarts from disk.
+    pub restarts: u64,
+    /// Restarts with a wiped disk.
+    pub wipes: u64,
+    /// Client requests answered `Ok`.
+    pub acknowledged: u64,
+    /// Highest chosen bound over the replicas.
+    pub chosen: Slot,
+}
+
+/// A simulated replica: its core (None while crashed) and its disk.
+#[derive(Clone, Debug)]
+pub struct Node<S: StateMachine> {
+    /// The replica's id.
+    pub id: NodeId,
+    /// Its configuration (kept across restarts).
+    pub config: Config,
+    /// The core; `None` while crashed.
+    pub replica: Option<Replica<S>>,
+    /// Everything persisted, in order (compacted at snapshots).
+    pub disk: Vec<Record<S>>,
+    /// Its disk was wiped and nothing has been persisted since: a restart
+    /// must again be amnesiac (an empty disk cannot say so itself).
+    pub wiped: bool,
+}
+
+/// A client with at most one request outstanding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client<C> {
+    /// The client's id (its session).
+    pub id: u64,
+    /// Its current sequence number.
+    pub seq: u64,
+    /// The request in flight and its target, with turns waited.
+    pub outstanding: Option<(ClientRequest<C>, NodeId, u64)>,
+    /// The replica it believes leads.
+    pub target: NodeId,
+    /// Requests answered `Ok`.
+    pub acknowledged: u64,
+}
+
+/// The simulated cluster.
+pub struct Sim<S: StateMachine> {
+    config: SimConfig,
+    rng: SimRng,
+    initial: S,
+    nodes: Vec<Node<S>>,
+    network: Vec<(NodeId, NodeId, Message<S>)>,
+    clients: Vec<Client<S::Command>>,
+    command: fn(u64, u64) -> S::Command,
+    /// The first value learned for each slot, and by whom: the agreement ghost.
+    ghost: BTreeMap<Slot, (NodeId, SharedEntry<S::Command>)>,
+    replies: Vec<(NodeId, ClientReply<S::Response>)>,
+    stats: SimStats,
+    /// Every event, when tracing (for reading a failing seed's story).
+    trace: Option<Vec<String>>,
+}
+
+impl<S: StateMachine> Sim<S> {
+    /// A cluster of `config.replicas` fresh replicas from `initial`; `tune`
+    /// adjusts each replica's core configuration (timing, limits, faults);
+    /// `command(client, seq)` makes the clients' commands.
+    pub fn new(
+        config: SimConfig,
+        initial: S,
+        tune: impl Fn(&mut Config),
+        command: fn(u64, u64) -> S::Command,
+    ) -> Result<Sim<S>, crate::paxos::ConfigError> {
+        let ids: Vec<NodeId> = (1..=config.replicas as u64).collect();
+        let mut nodes = Vec::new();
+        for &id in &ids {
+            let mut c = Config::new(id, ids.clone())?;
+            c.seed = config.seed.wrapping_mul(31).wrapping_add(id);
+            tune(&mut c);
+            c.validate()?;
+            nodes.push(Node {
+                id,
+                replica: Some(Replica::new(c.clone(), initial.clone())?),
+                config: c,
+                disk: Vec::new(),
+                wiped: false,
+            });
+        }
+        let clients = (0..config.clients as u64)
+            .map(|i| Client {
+                id: 1000 + i,
+                seq: 0,
+                outstanding: None,
+                target: ids[(i as usize) % ids.len()],
+                acknowledged: 0,
+            })
+            .collect();
+        Ok(Sim {
+            rng: SimRng::new(config.seed),
+            config,
+            initial,
+            nodes,
+            network: Vec::new(),
+            clients,
+            command,
+            ghost: BTreeMap::new(),
+            replies: Vec::new(),
+            stats: SimStats::default(),
+            trace: None,
+        })
+    }
+
+    /// Starts recording every event (inputs, outputs, crashes, restarts).
+    pub fn enable_trace(&mut self) {
+        self.trace = Some(Vec::new());
+    }
+
+    /// The events recorded since `enable_trace`.
+    pub fn trace(&self) -> &[String] {
+        self.trace.as_deref().unwrap_or(&[])
+    }
+
+    fn note(&mut self, event: impl FnOnce() -> String) {
+        if let Some(t) = &mut self.trace {
+            t.push(format!("{:>6} {}", self.stats.steps, event()));
+        }
+    }
+
+    /// The replicas.
+    pub fn nodes(&self) -> &[Node<S>] {
+        &self.nodes
+    }
+
+    /// The clients.
+    pub fn clients(&self) -> &[Client<S::Command>] {
+        &self.clients
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &SimStats {
+        &self.stats
+    }
+
+    /// Every client reply so far, with the replica that sent it.
+    pub fn replies(&self) -> &[(NodeId, ClientReply<S::Response>)] {
+        &self.replies
+    }
+
+    /// The simulation's configuration (change it between phases, e.g. to heal).
+    pub fn config_mut(&mut self) -> &mut SimConfig {
+        &mut self.config
+    }
+
+    /// Ends the fault phase: no more loss, duplication or crashes, and every
+    /// crashed replica restarts from its disk.
+    pub fn heal(&mut self) -> Result<(), Violation> {
+        self.config.loss_per_mille = 0;
+        self.config.duplicate_per_mille = 0;
+        self.config.crash_per_mille = 0;
+        self.config.restart_per_mille = 0;
+        self.config.wipe_per_mille = 0;
+        for i in 0..self.nodes.len() {
+            if self.nodes[i].replica.is_none() {
+                self.restart(i, false)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `steps` steps; the first violation ends the run.
+    pub fn run(&mut self, steps: u64) -> Result<SimStats, Violation> {
+        for _ in 0..steps {
+            self.step()?;
+        }
+        Ok(self.stats.clone())
+    }
+
+    /// One step: a crash, a restart, a client's turn, a tick, or a delivery.
+    pub fn step(&mut self) -> Result<(), Violation> {
+        self.stats.steps += 1;
+        let c = &self.config;
+        let (crash, restart, tick, client) = (
+            c.crash_per_mille,
+            c.restart_per_mille,
+            c.tick_per_mille,
+            c.client_per_mille,
+        );
+        let roll = self.rng.below(1000) as u32;
+        let down = self.nodes.iter().filter(|n| n.replica.is_none()).count();
+        if roll < crash {
+            if down < self.config.max_down {
+                let live: Vec<usize> = (0..self.nodes.len())
+                    .filter(|i| self.nodes[*i].replica.is_some())
+                    .collect();
+                let i = live[self.rng.below(live.len() as u64) as usize];
+                self.nodes[i].replica = None;
+                self.stats.crashes += 1;
+                let id = self.nodes[i].id;
+                self.note(|| format!("crash {id}"));
+            }
+        } else if roll < crash + restart {
+            let dead: Vec<usize> = (0..self.nodes.len())
+                .filter(|i| self.nodes[*i].replica.is_none())
+                .collect();
+            if !dead.is_empty() {
+                let i = dead[self.rng.below(dead.len() as u64) as usize];
+                // A disk is wiped only while every other replica votes: more
+                // amnesiac replicas than a quorum can spare can never recover.
+                let others_vote =
+                    self.nodes.iter().enumerate().all(|(j, n)| {
+                        j == i || n.replica.as_ref().is_some_and(|r| r.status().voting)
+                    });
+                let wipe = others_vote && self.rng.chance(self.config.wipe_per_mille);
+                self.restart(i, wipe)?;
+            }
+        } else if roll < crash + restart + tick {
+            let i = self.rng.below(self.nodes.len() as u64) as usize;
+            self.input(i, Input::Tick)?;
+        } else if roll < crash + restart + tick + client {
+            if !self.clients.is_empty() {
+                let k = self.rng.below(self.clients.len() as u64) as usize;
+                self.client_turn(k)?;
+            }
+        } else if !self.network.is_empty() {
+            // Reordering: any message in flight may be the next delivered.
+            let m = self.rng.below(self.network.len() as u64) as usize;
+            let (from, to, message) = self.network.swap_remove(m);
+            let i = self.index(to);
+            if self.nodes[i].replica.is_some() {
+                self.stats.delivered += 1;
+                self.input(i, Input::Message { from, message })?;
+            } else {
+                self.stats.lost += 1;
+            }
+        }
+        if self.stats.steps % 4096 == 0 {
+            self.check_all()?;
+        }
+        Ok(())
+    }
+
+    fn index(&self, id: NodeId) -> usize {
+        self.nodes
+            .iter()
+            .position(|n| n.id == id)
+            .expect("messages are addressed to members")
+    }
+
+    /// Restarts replica `i` from its disk, or amnesiac from nothing.
+    fn restart(&mut self, i: usize, wipe: bool) -> Result<(), Violation> {
+        let node = &mut self.nodes[i];
+        if wipe {
+            node.disk.clear();
+            node.wiped = true;
+        }
+        let replica = if node.wiped {
+            self.stats.wipes += u64::from(wipe);
+            Replica::amnesiac(node.config.clone(), self.initial.clone())
+                .expect("config validated at start")
+        } else {
+            self.stats.restarts += 1;
+            Replica::recover(node.config.clone(), self.initial.clone(), node.disk.clone())
+                .expect("the simulated disk holds exactly what was persisted")
+        };
+        node.replica = Some(replica);
+        let id = node.id;
+        self.note(|| format!("restart {id} wiped={wipe}"));
+        self.check_node(i)
+    }
+
+    /// Steps replica `i`: persist its records, then send, then check.
+    fn input(&mut self, i: usize, input: Input<S>) -> Result<(), Violation> {
+        if self.trace.is_some() {
+            let id = self.nodes[i].id;
+            let line = format!("{id} <- {input:?}");
+            self.note(|| line);
+        }
+        let Some(replica) = self.nodes[i].replica.as_mut() else {
+            return Ok(());
+        };
+        let ready = replica.step(input);
+        if let Some(t) = &mut self.trace {
+            if !ready.is_empty() {
+                t.push(format!("       -> {ready:?} status {:?}", replica.status()));
+            }
+        }
+        self.stats.chosen = self.stats.chosen.max(replica.status().chosen_upto);
+        let id = self.nodes[i].id;
+        // The rule: records are durable before any message or reply leaves.
+        for record in &ready.persist {
+            if let Record::Chosen { slot, entry } = record {
+                self.check(id, *slot, entry)?;
+            }
+        }
+        let node = &mut self.nodes[i];
+        node.wiped &= ready.persist.is_empty();
+        for record in ready.persist {
+            if let Record::Snapshot(image) = &record {
+                let upto = image.upto;
+                node.disk.retain(|r| match r {
+                    Record::Accept { slot, .. } | Record::Chosen { slot, .. } => *slot >= upto,
+                    Record::Snapshot(_) => false,
+                    Record::Promise { .. } | Record::Amnesia { .. } => true,
+                });
+            }
+            node.disk.push(record);
+        }
+        for (to, message) in ready.messages {
+            if self.rng.chance(self.config.loss_per_mille)
+                || self.network.len() >= self.config.max_network
+            {
+                self.stats.lost += 1;
+                continue;
+            }
+            if self.rng.chance(self.config.duplicate_per_mille) {
+                self.stats.duplicated += 1;
+                self.network.push((id, to, message.clone()));
+            }
+            self.network.push((id, to, message));
+        }
+        for reply in ready.replies {
+            self.on_reply(id, reply);
+        }
+        Ok(())
+    }
+
+    fn on_reply(&mut self, from: NodeId, reply: ClientReply<S::Response>) {
+        self.replies.push((from, reply.clone()));
+        let Some(k) = self.clients.iter().position(|c| c.id == reply.client_id) else {
+            return;
+        };
+        let n = self.nodes.len() as u64;
+        let guess = (self.rng.below(n) + 1) as NodeId;
+        let client = &mut self.clients[k];
+        let Some((_, _, waited)) = &mut client.outstanding else {
+            return;
+        };
+        if client.seq != reply.seq {
+            return;
+        }
+        match reply.outcome {
+            Outcome::Ok(_) => {
+                self.stats.acknowledged += 1;
+                client.acknowledged += 1;
+                client.outstanding = None;
+            }
+            Outcome::SessionStale => client.outstanding = None,
+            Outcome::NotLeader { hint } | Outcome::Unknown { hint } => {
+                client.target = hint.unwrap_or(guess);
+                *waited = u64::MAX; // resend on its next turn
+            }
+            Outcome::Busy => {}
+        }
+    }
+
+    /// A client's turn: a new request, or a resend after a timeout.
+    fn client_turn(&mut self, k: usize) -> Result<(), Violation> {
+        let retry = self.config.client_retry_turns;
+        let n = self.nodes.len() as u64;
+        let guess = (self.rng.below(n) + 1) as NodeId;
+        let command = self.command;
+        let client = &mut self.clients[k];
+        let send = match &mut client.outstanding {
+            None => {
+                client.seq += 1;
+                let request = ClientRequest {
+                    client_id: client.id,
+                    seq: client.seq,
+                    command: command(client.id, client.seq),
+                    read_mode: ReadMode::ReadIndex,
+                };
+                client.outstanding = Some((request.clone(), client.target, 0));
+                Some((request, client.target))
+            }
+            Some((request, target, waited)) => {
+                *waited = waited.saturating_add(1);
+                if *waited > retry {
+                    if *waited != u64::MAX {
+                        client.target = guess; // no answer: try another replica
+                    }
+                    *target = client.target;
+                    *waited = 0;
+                    Some((request.clone(), *target))
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some((request, target)) = send {
+            let i = self.index(target);
+            self.input(i, Input::Request(request))?;
+        }
+        Ok(())
+    }
+
+    /// Checks `slot`'s value learned by `id` against the ghost.
+    fn check(
+        &mut self,
+        id: NodeId,
+        slot: Slot,
+        entry: &SharedEntry<S::Command>,
+    ) -> Result<(), Violation> {
+        match self.ghost.get(&slot) {
+            None => {
+                self.ghost.insert(slot, (id, entry.clone()));
+                Ok(())
+            }
+            Some((first, value)) if value != entry => Err(Violation {
+                step: self.stats.steps,
+                slot,
+                first: *first,
+                first_value: format!("{value:?}"),
+                second: id,
+                second_value: format!("{entry:?}"),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn check_node(&mut self, i: usize) -> Result<(), Violation> {
+        let id = self.nodes[i].id;
+        let learned: Vec<(Slot, SharedEntry<S::Command>)> = match &self.nodes[i].replica {
+            Some(r) => r.learned().map(|(s, e)| (s, e.clone())).collect(),
+            None => return Ok(()),
+        };
+        for (slot, entry) in learned {
+            self.check(id, slot, &entry)?;
+        }
+        Ok(())
+    }
+
+    /// Checks every live replica's learned slots against the ghost.
+    pub fn check_all(&mut self) -> Result<(), Violation> {
+        for i in 0..self.nodes.len() {
+            self.check_node(i)?;
+        }
+        Ok(())
+    }
+
+    /// Whether every replica is up and has applied the same, non-empty prefix.
+    pub fn converged(&self) -> bool {
+        let applied: Vec<Slot> = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.replica.as_ref().map(|r| r.status().applied_upto))
+            .collect();
+        applied.len() == self.nodes.len() && applied.iter().all(|a| *a == applied[0] && *a > 0)
+    }
+}

@@ -1,0 +1,9 @@
+//! `synod::kv`, the replicated key-value and lock state machine.
+
+mod gen;
+mod kv_ops;
+mod locks;
+mod model;
+mod reference;
+mod snapshot;
+mod txn;

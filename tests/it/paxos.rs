@@ -1,0 +1,6 @@
+//! The Multi-Paxos core: paper-rule tests (Paxos Made Simple), scripted
+//! scenarios, and seeded simulations with faults.
+
+mod rules;
+mod scenarios;
+mod simulation;
