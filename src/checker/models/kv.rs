@@ -110,11 +110,49 @@ impl Model for Kv {
     }
 
     /// As for the register: a pending put, cas or delete whose resulting
-    /// value no get and no cas observes is needless. Only without appends:
-    /// an append observes the value it extends.
+    /// value no get and no cas observes is needless.
+    ///
+    /// With appends, and when every value is a string (so no append can
+    /// fail), a pending put, cas or append of a non-empty string that no
+    /// observed string (a get's or a cas's old value) contains is needless:
+    /// until the next put, cas or delete every state it leads to contains
+    /// that string, so nothing in between observed a state (bar nil reads
+    /// matching anything), and after it the states are the same without it.
     fn needless_pending(&self, ops: &[SearchOp<KvOp>]) -> Vec<bool> {
         if ops.iter().any(|o| matches!(o.op, KvOp::Append(_))) {
-            return vec![false; ops.len()];
+            let stringy = |v: &HVal| matches!(v.get(), Value::Null | Value::String(_));
+            let all_strings = stringy(&self.init)
+                && ops.iter().all(|o| match &o.op {
+                    KvOp::Put(v) => stringy(v),
+                    KvOp::Append(v) => v.get().is_string(),
+                    KvOp::Cas(a, b) => stringy(a) && stringy(b),
+                    KvOp::Get(_) | KvOp::Delete => true,
+                });
+            if !all_strings {
+                return vec![false; ops.len()];
+            }
+            let observed: Vec<&str> = ops
+                .iter()
+                .filter_map(|o| match &o.op {
+                    KvOp::Get(Expect::Value(v)) | KvOp::Cas(v, _) => v.get().as_str(),
+                    _ => None,
+                })
+                .collect();
+            let unobserved = |v: &HVal| {
+                v.get()
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty() && observed.iter().all(|o| !o.contains(s)))
+            };
+            return ops
+                .iter()
+                .map(|o| {
+                    o.ret.is_none()
+                        && match &o.op {
+                            KvOp::Put(v) | KvOp::Cas(_, v) | KvOp::Append(v) => unobserved(v),
+                            KvOp::Get(_) | KvOp::Delete => false,
+                        }
+                })
+                .collect();
         }
         let observed: HashSet<&HVal> = ops
             .iter()

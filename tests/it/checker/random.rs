@@ -40,8 +40,8 @@ fn decode(r: &[u32], max_ops: usize, mode: Mode) -> History {
                 let (f, v) = if mode == Mode::Kv {
                     match next() % 3 {
                         0 => ("get", Value::Null),
-                        1 => ("put", json!(["", "a", "b"][(next() % 3) as usize])),
-                        _ => ("append", json!(["a", "b"][(next() % 2) as usize])),
+                        1 => ("put", json!(["", "a", "b", "cb"][(next() % 4) as usize])),
+                        _ => ("append", json!(["a", "b", "c"][(next() % 3) as usize])),
                     }
                 } else if mutex {
                     let f = if next() % 2 == 0 {
