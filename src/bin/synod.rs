@@ -14,6 +14,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Check histories for linearizability.
+    Check(synod::checker::cli::CheckArgs),
     /// Generate a kv history with a known verdict (valid, or with --invalid one stale read).
     GenHistory(synod::history::generate::GenHistoryArgs),
     /// Run one command against a cluster (exit 0 ok, 1 failed, 2 indeterminate, 3 usage).
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Check(args) => ExitCode::from(synod::checker::cli::run(&args)),
         Command::GenHistory(args) => synod::history::generate::run(&args),
         Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
     }

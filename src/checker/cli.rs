@@ -1,0 +1,262 @@
+//! The `synod check` command: argument handling, one line (or JSON object)
+//! per file, exit codes, progress bar and HTML timelines.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use super::{check_history, html, CheckOptions, ModelKind, NilRead, Report, Verdict};
+use crate::history::{file_format, parse_edn_value, read_file, Format, ReadOptions, Value};
+
+/// `synod check`: is each history linearizable?
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The model; inferred from the functions present when omitted.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// The initial value: a JSON or EDN literal (e.g. `0`, `""`, `{:x 0 :y 0}`).
+    #[arg(long)]
+    pub init: Option<String>,
+    /// A read returning nil matches any state (Jepsen's convention) or means
+    /// absent. Default: any for EDN and txt input, absent for JSONL.
+    #[arg(long, value_enum)]
+    pub nil_read: Option<NilReadArg>,
+    /// The input format.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    pub format: Format,
+    /// Jepsen "independent" histories: values are `[key value]` tuples.
+    #[arg(long)]
+    pub independent: bool,
+    /// Give up (verdict unknown) after this many seconds per file.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub time_limit: Option<f64>,
+    /// Give up (verdict unknown) when the search caches exceed this many MiB.
+    #[arg(long, value_name = "MIB")]
+    pub memory_limit: Option<u64>,
+    /// Write one self-contained HTML timeline per file into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub html: Option<PathBuf>,
+    /// One JSON object per file, one per line.
+    #[arg(long)]
+    pub json: bool,
+    /// The history files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `--nil-read`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NilReadArg {
+    /// A nil read matches any state.
+    Any,
+    /// A nil read means the value is absent.
+    Absent,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1e9).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "expected a number of seconds between 0 and 1e9, got {s:?}"
+        )),
+    }
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
+
+/// Exit codes (DESIGN.md): unusable input or bad arguments.
+pub const EXIT_UNUSABLE: u8 = 3;
+/// Some history is not linearizable.
+pub const EXIT_INVALID: u8 = 1;
+/// Some history is undecided.
+pub const EXIT_UNKNOWN: u8 = 2;
+
+/// Parses `--init`: JSON first, else an EDN literal (read as the history
+/// reader reads values, so keywords and maps convert as they do in
+/// histories).
+pub fn parse_init(text: &str) -> Result<Value, String> {
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        return Ok(v);
+    }
+    parse_edn_value(text).map_err(|e| format!("--init {text:?} is neither JSON nor EDN: {e}"))
+}
+
+/// The outcome for one file.
+enum FileResult {
+    /// The report, the time in all, and the time spent reading.
+    Checked(Report, Duration, Duration),
+    Unusable(String),
+}
+
+/// Runs `synod check`; returns the exit code.
+pub fn run(args: &CheckArgs) -> u8 {
+    let init = match args.init.as_deref().map(parse_init).transpose() {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("synod check: {e}");
+            return EXIT_UNUSABLE;
+        }
+    };
+    if let Some(dir) = &args.html {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("synod check: --html {}: {e}", dir.display());
+            return EXIT_UNUSABLE;
+        }
+    }
+    let mut code = 0u8;
+    let mut worst = |c: u8| {
+        // 3 beats 1 beats 2 beats 0.
+        let rank = |c: u8| match c {
+            EXIT_UNUSABLE => 3,
+            EXIT_INVALID => 2,
+            EXIT_UNKNOWN => 1,
+            _ => 0,
+        };
+        if rank(c) > rank(code) {
+            code = c;
+        }
+    };
+    // A closed stdout (`| head`) ends the run quietly instead of panicking.
+    let mut out = std::io::stdout().lock();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let result = check_file(path, args, init.as_ref());
+        match &result {
+            FileResult::Unusable(e) => {
+                worst(EXIT_UNUSABLE);
+                if args.json {
+                    println!(
+                        "{}",
+                        json!({"file": name, "verdict": "unusable", "error": e})
+                    );
+                } else {
+                    println!("{name}: unusable: {e}");
+                }
+            }
+            FileResult::Checked(report, elapsed, read) => {
+                worst(match report.verdict {
+                    Verdict::Valid => 0,
+                    Verdict::Invalid => EXIT_INVALID,
+                    Verdict::Unknown => EXIT_UNKNOWN,
+                });
+                let secs = elapsed.as_secs_f64();
+                let written = if args.json {
+                    let line = json!({
+                        "file": name,
+                        "verdict": report.verdict,
+                        "model": report.model,
+                        "ops": report.ops,
+                        "seconds": secs,
+                        "read_seconds": read.as_secs_f64(),
+                        "partitions": report.partitions,
+                    });
+                    writeln!(out, "{line}")
+                } else {
+                    writeln!(
+                        out,
+                        "{name}: {} (model {}, {} ops, {} partition{}, {secs:.3} s)",
+                        report.verdict,
+                        report.model,
+                        report.ops,
+                        report.partitions.len(),
+                        if report.partitions.len() == 1 {
+                            ""
+                        } else {
+                            "s"
+                        }
+                    )
+                    .and_then(|()| write!(out, "{}", report.evidence_text()))
+                };
+                if written.is_err() {
+                    return code;
+                }
+            }
+        }
+    }
+    code
+}
+
+fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult {
+    let start = Instant::now();
+    let format = match file_format(path, args.format) {
+        Ok(f) => f,
+        Err(e) => return FileResult::Unusable(e.to_string()),
+    };
+    let read_opts = ReadOptions {
+        format,
+        independent: args.independent,
+        ..ReadOptions::default()
+    };
+    let history = match read_file(path, &read_opts) {
+        Ok(h) => h,
+        Err(e) => return FileResult::Unusable(e.to_string()),
+    };
+    let read_time = start.elapsed();
+    let nil = match args.nil_read {
+        Some(NilReadArg::Any) => NilRead::Any,
+        Some(NilReadArg::Absent) => NilRead::Absent,
+        None if format == Format::Jsonl => NilRead::Absent,
+        None => NilRead::Any,
+    };
+    let bar: OnceLock<ProgressBar> = OnceLock::new();
+    let progress = |total: usize| {
+        // Only for long checks, and only on a terminal.
+        if start.elapsed() < Duration::from_secs(1) && bar.get().is_none() {
+            return;
+        }
+        if !std::io::stderr().is_terminal() {
+            return;
+        }
+        let b = bar.get_or_init(|| {
+            let b = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} partitions")
+            {
+                b.set_style(style);
+            }
+            b.set_message(path.display().to_string());
+            b
+        });
+        b.inc(1);
+    };
+    let opts = CheckOptions {
+        time_limit: args.time_limit.map(Duration::from_secs_f64),
+        memory_limit_bytes: args
+            .memory_limit
+            .map(|m| (m as usize).saturating_mul(1 << 20)),
+        progress: Some(&progress),
+        record_states: args.html.is_some(),
+        ..CheckOptions::default()
+    };
+    let result = check_history(history, args.model, init, nil, &opts);
+    if let Some(b) = bar.get() {
+        b.finish_and_clear();
+    }
+    let (ops, report) = match result {
+        Ok(r) => r,
+        Err(e) => return FileResult::Unusable(format!("{}: {e}", path.display())),
+    };
+    if let Some(dir) = &args.html {
+        let stem = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "history".into());
+        let out = dir.join(format!("{stem}.html"));
+        let page = html::render(&path.display().to_string(), &ops, &report);
+        if let Err(e) = std::fs::write(&out, page) {
+            return FileResult::Unusable(format!("--html {}: {e}", out.display()));
+        }
+    }
+    // Freeing a million operations' values takes a noticeable share of a
+    // run: do it beside the next file's work (or the process's exit, which
+    // frees everything anyway). If no thread can be made, the closure is
+    // dropped here, freeing them in place.
+    let _ = std::thread::Builder::new().spawn(move || drop(ops));
+    FileResult::Checked(report, start.elapsed(), read_time)
+}

@@ -1,0 +1,59 @@
+//! A brute-force checker: tries every order of the operations that
+//! respects real time (and every subset of the pending ones). Exponential,
+//! and obviously right: the fast checker is compared with it.
+
+use synod::checker::{Model, Operation, Status};
+
+/// Whether `ops` has a linearization under `model` (one partition).
+pub fn linearizable<M: Model>(model: &M, ops: &[Operation]) -> bool {
+    let prepared: Vec<(Option<M::Op>, &Operation)> = ops
+        .iter()
+        .map(|o| (model.prepare(o).expect("op fits the model"), o))
+        .collect();
+    let mut placed = vec![false; ops.len()];
+    dfs(model, &prepared, &mut placed, &model.init())
+}
+
+fn dfs<M: Model>(
+    model: &M,
+    ops: &[(Option<M::Op>, &Operation)],
+    placed: &mut [bool],
+    state: &M::State,
+) -> bool {
+    let ok_left = ops
+        .iter()
+        .zip(placed.iter())
+        .any(|((_, o), &p)| !p && o.status == Status::Ok);
+    if !ok_left {
+        return true;
+    }
+    for i in 0..ops.len() {
+        if placed[i] {
+            continue;
+        }
+        let (prepared, o) = &ops[i];
+        // o may go next only if no unplaced ok operation returned before o
+        // was called.
+        let minimal = ops
+            .iter()
+            .zip(placed.iter())
+            .all(|((_, q), &p)| p || q.status != Status::Ok || q.ret.is_none_or(|r| r > o.call));
+        if !minimal {
+            continue;
+        }
+        placed[i] = true;
+        let found = match prepared {
+            // A left-out operation (pending read) changes nothing.
+            None => dfs(model, ops, placed, state),
+            Some(op) => match model.step(state, op) {
+                Some(next) => dfs(model, ops, placed, &next),
+                None => false,
+            },
+        };
+        placed[i] = false;
+        if found {
+            return true;
+        }
+    }
+    false
+}

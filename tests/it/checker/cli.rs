@@ -1,0 +1,206 @@
+//! `synod check` end to end: verdict lines, JSON, exit codes, HTML.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn synod() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_synod"))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn ev(p: i64, kind: &str, f: &str, value: &str) -> String {
+    format!("{{\"process\": {p}, \"type\": \"{kind}\", \"f\": \"{f}\", \"value\": {value}}}\n")
+}
+
+const VALID: &str = concat!(
+    "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n",
+    "{\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n",
+    "{\"process\": 1, \"type\": \"invoke\", \"f\": \"read\", \"value\": null}\n",
+    "{\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 1}\n",
+);
+
+const INVALID: &str = concat!(
+    "{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n",
+    "{\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n",
+    "{\"process\": 1, \"type\": \"invoke\", \"f\": \"read\", \"value\": null}\n",
+    "{\"process\": 1, \"type\": \"ok\", \"f\": \"read\", \"value\": 2}\n",
+);
+
+/// 12 pending acquires by distinct owners, then a grant of token 5 and one
+/// of token 1: invalid, but only after every ordered subset of the pending
+/// ones (tens of thousands of configurations).
+fn hard_lock_history() -> String {
+    let mut s = String::new();
+    for p in 0..12 {
+        s.push_str(&ev(
+            p,
+            "invoke",
+            "acquire",
+            &format!("{{\"owner\": \"o{p}\"}}"),
+        ));
+    }
+    s.push_str(&ev(50, "invoke", "acquire", "{\"owner\": \"a\"}"));
+    s.push_str(&ev(50, "ok", "acquire", "{\"owner\": \"a\", \"token\": 5}"));
+    s.push_str(&ev(51, "invoke", "acquire", "{\"owner\": \"b\"}"));
+    s.push_str(&ev(51, "ok", "acquire", "{\"owner\": \"b\", \"token\": 1}"));
+    s
+}
+
+#[test]
+fn exit_codes_are_0_valid_1_invalid_2_unknown_3_unusable() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = write(dir.path(), "valid.jsonl", VALID);
+    let invalid = write(dir.path(), "invalid.jsonl", INVALID);
+    let hard = write(dir.path(), "hard.jsonl", &hard_lock_history());
+    let broken = write(
+        dir.path(),
+        "broken.jsonl",
+        "{\"process\": 0, \"type\": \"invoke\"\n",
+    );
+    let code = |args: &[&Path]| {
+        synod()
+            .arg("check")
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code(&[&valid]), Some(0));
+    assert_eq!(code(&[&valid, &invalid]), Some(1));
+    let unknown = synod()
+        .args(["check", "--time-limit", "0"])
+        .arg(&hard)
+        .output()
+        .unwrap();
+    assert_eq!(
+        unknown.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&unknown.stdout)
+    );
+    assert!(String::from_utf8_lossy(&unknown.stdout).contains(": unknown"));
+    assert_eq!(code(&[&valid, &invalid, &broken]), Some(3));
+    let bad_args = synod()
+        .args(["check", "--model", "nonsense"])
+        .arg(&valid)
+        .output()
+        .unwrap();
+    assert_eq!(bad_args.status.code(), Some(3));
+}
+
+#[test]
+fn the_hard_lock_history_is_invalid_without_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let hard = write(dir.path(), "hard.jsonl", &hard_lock_history());
+    let out = synod().arg("check").arg(&hard).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("model lock"), "{text}");
+}
+
+#[test]
+fn json_gives_one_object_per_file_with_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = write(dir.path(), "valid.jsonl", VALID);
+    let invalid = write(dir.path(), "invalid.jsonl", INVALID);
+    let out = synod()
+        .args(["check", "--json"])
+        .arg(&valid)
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["verdict"], "valid");
+    assert_eq!(lines[0]["model"], "register");
+    assert_eq!(
+        lines[0]["partitions"][0]["linearization"],
+        serde_json::json!([0, 2])
+    );
+    assert_eq!(lines[1]["verdict"], "invalid");
+    assert_eq!(lines[1]["partitions"][0]["failure"]["op"], 2);
+    assert_eq!(
+        lines[1]["partitions"][0]["failure"]["states"],
+        serde_json::json!([1])
+    );
+}
+
+#[test]
+fn init_accepts_edn_and_nil_read_defaults_to_absent_for_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    // A read of nil before any write: absent under JSONL's default.
+    let h = write(
+        dir.path(),
+        "nil.jsonl",
+        &(ev(0, "invoke", "read", "null") + &ev(0, "ok", "read", "null")),
+    );
+    let code = |extra: &[&str]| {
+        synod()
+            .arg("check")
+            .args(extra)
+            .arg(&h)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code(&[]), Some(0), "nil init, nil read");
+    assert_eq!(code(&["--init", "0"]), Some(1), "init 0: nil means absent");
+    assert_eq!(code(&["--init", "0", "--nil-read", "any"]), Some(0));
+    assert_eq!(code(&["--init", ":x"]), Some(1), "an EDN keyword init");
+    assert_eq!(code(&["--init", "{:x"]), Some(3), "a malformed init");
+}
+
+#[test]
+fn html_timeline_is_self_contained_and_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100,000 sequential operations and a stale read at the end.
+    let mut s = String::new();
+    for i in 0..50_000 {
+        s.push_str(&ev(0, "invoke", "write", &i.to_string()));
+        s.push_str(&ev(0, "ok", "write", &i.to_string()));
+        let _ = write!(s, "{}", ev(1, "invoke", "read", "null"));
+        s.push_str(&ev(
+            1,
+            "ok",
+            "read",
+            &(if i == 49_999 { 7 } else { i }).to_string(),
+        ));
+    }
+    let big = write(dir.path(), "big.jsonl", &s);
+    let html = dir.path().join("html");
+    let out = synod()
+        .args(["check", "--html"])
+        .arg(&html)
+        .arg(&big)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let page = std::fs::read_to_string(html.join("big.jsonl.html")).unwrap();
+    assert!(page.len() < 4 << 20, "{} bytes", page.len());
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no network resources"
+    );
+    assert!(
+        page.contains("class=\"op fail\""),
+        "the failing operation is highlighted"
+    );
+    assert!(page.contains("state after"), "states on hover");
+}
