@@ -1,5 +1,5 @@
-//! Histories from the shared `gen_kv.py` (needs `python3`, and the shared
-//! tools folder beside the repository): linearizable ones are valid, and
+//! Histories from the shared `gen_kv.py` (vendored in `tools/`; needs
+//! `python3`): linearizable ones are valid, and
 //! `--stale` ones, with one get of an overwritten value, are invalid.
 
 use std::path::{Path, PathBuf};
@@ -10,15 +10,7 @@ use synod::checker::{check_history, CheckOptions, ModelKind, NilRead, Verdict};
 use synod::history::{read_file, ReadOptions};
 
 fn script() -> PathBuf {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/gen_kv.py");
-    let candidates = [beside, PathBuf::from("/work/shared/tools/gen_kv.py")];
-    candidates
-        .iter()
-        .find(|p| p.exists())
-        .cloned()
-        .unwrap_or_else(|| {
-            panic!("gen_kv.py not found at {candidates:?}: this test needs the shared tools")
-        })
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/gen_kv.py")
 }
 
 fn generate(args: &[&str]) -> PathBuf {
