@@ -3,4 +3,6 @@
 //! through the client library.
 
 mod cluster;
+mod datadir;
+mod recovery;
 mod server;
