@@ -2,6 +2,7 @@
 //! loopback ports of this process, each with its own data directory, driven
 //! through the client library.
 
+mod cli;
 mod cluster;
 mod datadir;
 mod recovery;

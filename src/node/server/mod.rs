@@ -198,6 +198,8 @@ pub fn core_config(config: &ClusterConfig, id: NodeId) -> Result<Config, ServerE
     core.election_timeout_ticks = t.election_timeout_ticks;
     core.heartbeat_ticks = t.heartbeat_ticks;
     core.snapshot_interval = t.snapshot_interval;
+    core.window = t.window;
+    core.max_batch = t.max_batch;
     core.validate()?;
     let needed = core.max_message_bytes + config.cluster_id.len() + FRAME_OVERHEAD_BYTES;
     if (t.max_frame_bytes as usize) < needed {
