@@ -1,8 +1,10 @@
 //! The one integration-test binary: each module is a concern (one link step
 //! on a 2-core machine instead of one per file).
 mod checker;
+
 mod history;
 mod kv;
 mod net;
+mod node;
 mod paxos;
 mod storage;
