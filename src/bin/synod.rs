@@ -18,6 +18,8 @@ enum Command {
     GenHistory(synod::history::generate::GenHistoryArgs),
     /// Run one command against a cluster (exit 0 ok, 1 failed, 2 indeterminate, 3 usage).
     Client(synod::node::client::cli::ClientArgs),
+    /// Benchmark a local cluster of real node processes (fsync on).
+    Bench(synod::node::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,5 +35,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::GenHistory(args) => synod::history::generate::run(&args),
         Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
+        Command::Bench(args) => synod::node::bench::run(&args),
     }
 }

@@ -1,10 +1,11 @@
 //! The synod node: TCP transport, durable WAL, server threads, client.
 
-pub mod identity;
-pub mod pipeline;
-pub mod queue;
-pub mod storage;
+pub mod bench;
 pub mod client;
 pub mod config;
+pub mod identity;
+pub mod pipeline;
 pub mod proto;
+pub mod queue;
+pub mod storage;
 pub mod transport;

@@ -1,8 +1,9 @@
 //! The one integration-test binary: each module is a concern (one link step
 //! on a 2-core machine instead of one per file).
 
+mod cluster;
+mod history;
 mod kv;
 mod net;
 mod paxos;
-mod history;
 mod storage;
