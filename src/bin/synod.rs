@@ -20,6 +20,8 @@ enum Command {
     Client(synod::node::client::cli::ClientArgs),
     /// Benchmark a local cluster of real node processes (fsync on).
     Bench(synod::node::bench::BenchArgs),
+    /// Run one cluster node until SIGTERM (exit 0 clean, 1 failed, 3 usage).
+    Node(synod::node::server::NodeArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,5 +38,6 @@ fn main() -> ExitCode {
         Command::GenHistory(args) => synod::history::generate::run(&args),
         Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
         Command::Bench(args) => synod::node::bench::run(&args),
+        Command::Node(args) => ExitCode::from(synod::node::server::run(&args)),
     }
 }

@@ -7,5 +7,6 @@ pub mod identity;
 pub mod pipeline;
 pub mod proto;
 pub mod queue;
+pub mod server;
 pub mod storage;
 pub mod transport;

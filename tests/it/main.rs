@@ -5,5 +5,6 @@ mod cluster;
 mod history;
 mod kv;
 mod net;
+mod node;
 mod paxos;
 mod storage;

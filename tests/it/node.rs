@@ -1,0 +1,6 @@
+//! The running node (`synod::node::server`), in process: three servers on
+//! loopback ports of this process, each with its own data directory, driven
+//! through the client library.
+
+mod cluster;
+mod server;
