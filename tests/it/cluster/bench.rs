@@ -72,3 +72,17 @@ fn bench_refuses_bad_arguments_with_usage_exit() {
         assert!(!out.stderr.is_empty(), "{args:?}: no message");
     }
 }
+
+/// Durable-write figures from a memory file system would be a lie: the bench
+/// refuses tmpfs (`/dev/shm` is tmpfs on Linux).
+#[cfg(target_os = "linux")]
+#[test]
+fn bench_refuses_a_tmpfs_data_dir() {
+    let out = Command::new(env!("CARGO_BIN_EXE_synod"))
+        .args(["bench", "--duration", "1", "--data-dir", "/dev/shm"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("tmpfs"), "{stderr}");
+}

@@ -1,6 +1,7 @@
 //! No acknowledged write is lost when the leader is SIGKILLed, nor when every
 //! node is SIGKILLed at once and the cluster restarts from its disks.
 
+use synod::kv::{Command, Response};
 use synod::node::bench::local::Stop;
 use synod::node::config::Tuning;
 
@@ -50,4 +51,20 @@ fn whole_cluster_sigkill_and_restart_loses_no_acknowledged_write() {
     // And the restarted cluster accepts writes again.
     acked.put_range(&mut client(&c), "again-", 0..5);
     acked.check_all(&mut client(&c));
+}
+
+/// The check above has teeth: an acknowledged write that is gone when read
+/// back (here deleted behind the check's back) is caught.
+#[test]
+#[should_panic(expected = "acknowledged write of k3 lost")]
+fn acknowledged_write_check_catches_a_lost_write() {
+    let (c, _) = start3(Tuning::default());
+    let mut acked = Acked::default();
+    let mut cl = client(&c);
+    acked.put_range(&mut cl, "k", 0..5);
+    assert_eq!(
+        cl.call(Command::Delete { key: "k3".into() }).unwrap(),
+        Response::Ok
+    );
+    acked.check_all(&mut cl);
 }
