@@ -77,16 +77,38 @@ pub struct LocalCluster {
     members: BTreeMap<NodeId, Member>,
 }
 
-/// Picks `n` distinct free loopback ports: all listeners are held until every
-/// port is known, so the same port is never handed out twice. (Another
-/// process may still take one before the node binds it; the node then fails
-/// to start with a clear error, which the caller sees.)
+/// The ports clusters are given: below Linux's default ephemeral range
+/// (32768 and up), so an outgoing connection (a client's, a peer's) never
+/// holds the port a node is about to bind.
+const PORT_RANGE: std::ops::Range<u32> = 10_000..32_000;
+
+/// Picks `n` distinct loopback ports that are free now: each candidate is
+/// bound, and all are held until every one is known. (Another process may
+/// still take one before the node binds it; the node then fails to start
+/// with a clear error, which the caller sees.)
 fn free_ports(n: usize) -> Result<Vec<u16>, LocalError> {
-    let listeners = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").map_err(io("binding a free loopback port")))
-        .collect::<Result<Vec<_>, _>>()?;
-    listeners
-        .iter()
+    let span = PORT_RANGE.end - PORT_RANGE.start;
+    // A random start (clock, pid, counter), so clusters created at once, in
+    // one process or several, almost never probe the same ports.
+    let offset = (crate::node::client::random_client_id() % u64::from(span)) as u32;
+    let mut held = Vec::with_capacity(n);
+    // Bounded: one pass over the whole range at most.
+    for k in 0..span {
+        if held.len() == n {
+            break;
+        }
+        let port = PORT_RANGE.start + (offset + k) % span;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port as u16)) {
+            held.push(listener);
+        }
+    }
+    if held.len() < n {
+        return Err(LocalError::Invalid(format!(
+            "found only {} free loopback ports of {n} in {PORT_RANGE:?}",
+            held.len()
+        )));
+    }
+    held.iter()
         .map(|l| {
             l.local_addr()
                 .map(|a| a.port())

@@ -382,6 +382,15 @@ fn measure(args: &BenchArgs, cluster: &mut LocalCluster) -> Result<BenchReport, 
     Ok(report)
 }
 
+/// The `--read-mode` word of `mode`.
+fn read_mode_name(mode: ReadMode) -> &'static str {
+    match mode {
+        ReadMode::ReadIndex => "linearizable",
+        ReadMode::Log => "log",
+        ReadMode::Local => "local (UNSAFE)",
+    }
+}
+
 /// The `synod bench` subcommand: 0 when the run completed, 1 when it could
 /// not run or no call succeeded, 3 for bad arguments.
 pub fn run(args: &BenchArgs) -> ExitCode {
@@ -398,8 +407,11 @@ pub fn run(args: &BenchArgs) -> ExitCode {
     };
     if !args.json {
         eprintln!(
-            "synod bench: {} nodes, {} clients, {} s, read mode {:?}, starting...",
-            args.nodes, args.clients, args.duration, args.read_mode
+            "synod bench: {} nodes, {} clients, {} s, read mode {}, starting...",
+            args.nodes,
+            args.clients,
+            args.duration,
+            read_mode_name(args.read_mode)
         );
     }
     let report = match bench(args, &binary) {
