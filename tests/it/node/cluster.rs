@@ -181,3 +181,33 @@ pub fn put(key: &str, value: &str) -> Command {
 pub fn get(key: &str) -> Command {
     Command::Get { key: key.into() }
 }
+
+impl Cluster {
+    /// Waits until node `id`'s status satisfies `ok`; returns that status.
+    pub fn wait_status(
+        &self,
+        id: NodeId,
+        what: &str,
+        ok: impl Fn(&synod::paxos::Status) -> bool,
+    ) -> synod::paxos::Status {
+        let mut client = self.client();
+        let start = Instant::now();
+        loop {
+            if let Ok(status) = client.status(id) {
+                if ok(&status) {
+                    return status;
+                }
+            }
+            assert!(start.elapsed() < DEADLINE, "node {id} never {what}");
+            sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The test tuning with snapshots every `interval` applied slots.
+pub fn snapshot_tuning(interval: u64) -> Tuning {
+    Tuning {
+        snapshot_interval: interval,
+        ..tuning()
+    }
+}
