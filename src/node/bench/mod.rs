@@ -118,17 +118,21 @@ impl BenchReport {
         }
     }
 
-    /// The one-line JSON of `--json`.
+    /// The one-line JSON of `--json`, keys in the documented order.
     pub fn json(&self) -> String {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        serde_json::json!({
-            "throughput_ops_s": self.throughput(),
-            "p50_ms": ms(self.latencies.quantile(0.5)),
-            "p99_ms": ms(self.latencies.quantile(0.99)),
-            "p999_ms": ms(self.latencies.quantile(0.999)),
-            "fdatasync_ms": ms(self.fdatasync),
-        })
-        .to_string()
+        // serde_json renders each number (a non-finite one as null, so the
+        // line is always valid JSON); the object is written by hand because
+        // serde_json's map would sort the keys.
+        let num = |x: f64| serde_json::to_string(&x).unwrap_or_else(|_| "null".into());
+        let ms = |d: Duration| num(d.as_secs_f64() * 1000.0);
+        format!(
+            "{{\"throughput_ops_s\":{},\"p50_ms\":{},\"p99_ms\":{},\"p999_ms\":{},\"fdatasync_ms\":{}}}",
+            num(self.throughput()),
+            ms(self.latencies.quantile(0.5)),
+            ms(self.latencies.quantile(0.99)),
+            ms(self.latencies.quantile(0.999)),
+            ms(self.fdatasync),
+        )
     }
 
     /// The counts of errors and unclean exits, one line.

@@ -26,6 +26,25 @@ fn bench_json_has_the_documented_shape_and_some_operations_succeed() {
     let value: serde_json::Value =
         serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
     let object = value.as_object().unwrap();
+    // Exactly the documented keys, in the documented order.
+    let order: Vec<usize> = [
+        "throughput_ops_s",
+        "p50_ms",
+        "p99_ms",
+        "p999_ms",
+        "fdatasync_ms",
+    ]
+    .iter()
+    .map(|k| {
+        stdout
+            .find(&format!("\"{k}\":"))
+            .unwrap_or_else(|| panic!("{k} missing"))
+    })
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "keys out of order: {stdout}"
+    );
     let mut keys: Vec<&str> = object.keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(
