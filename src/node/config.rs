@@ -73,6 +73,10 @@ pub struct Tuning {
     pub heartbeat_ticks: u64,
     /// Applied slots between snapshots.
     pub snapshot_interval: u64,
+    /// Slots a leader keeps in phase 2 at once (the core's `window`).
+    pub window: u64,
+    /// Client commands a leader batches into one slot (the core's `max_batch`).
+    pub max_batch: usize,
     /// The largest peer frame sent or accepted, header included; larger ones
     /// are refused before their body is allocated.
     pub max_frame_bytes: u32,
@@ -110,6 +114,8 @@ impl Default for Tuning {
             election_timeout_ticks: 10,
             heartbeat_ticks: 2,
             snapshot_interval: 10_000,
+            window: 64,
+            max_batch: 64,
             max_frame_bytes: 16 << 20,
             send_queue_frames: 4096,
             send_queue_bytes: 64 << 20,
@@ -299,6 +305,8 @@ impl Tuning {
             ("election_timeout_ticks", self.election_timeout_ticks),
             ("heartbeat_ticks", self.heartbeat_ticks),
             ("snapshot_interval", self.snapshot_interval),
+            ("window", self.window),
+            ("max_batch", self.max_batch as u64),
             ("send_queue_frames", self.send_queue_frames as u64),
             ("send_queue_bytes", self.send_queue_bytes as u64),
             ("reconnect_min_ms", self.reconnect_min_ms),

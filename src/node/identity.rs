@@ -197,10 +197,32 @@ impl DataDir {
     /// the identity (durably, before any record is written), and on
     /// `Amnesiac` it moves existing storage aside to [`STALE_STORAGE_DIR`]
     /// (kept for the operator, never read).
+    ///
+    /// A node should use [`DataDir::open_with`]: with this one, a crash
+    /// between the identity's write and the core's first durable record
+    /// leaves a matching identity over an empty log, which recovers as a
+    /// voting replica that promised nothing: the state loss amnesia exists
+    /// to prevent.
     pub fn open(
         path: &Path,
         expected: &Identity,
         bootstrap: bool,
+    ) -> Result<(DataDir, StartMode), DataDirError> {
+        Self::open_with(path, expected, bootstrap, |_| Ok(()))
+    }
+
+    /// [`DataDir::open`], calling `mark_amnesia` with the (new, empty)
+    /// storage directory on an amnesiac start, after the old storage is
+    /// moved aside and BEFORE the identity is written. The node makes the
+    /// core's amnesia record durable there, so a crash at any point restarts
+    /// amnesiac again: before the identity is written its absence or
+    /// mismatch says so, after it the durable mark does. If `mark_amnesia`
+    /// fails, the identity is not written and the error is returned.
+    pub fn open_with(
+        path: &Path,
+        expected: &Identity,
+        bootstrap: bool,
+        mark_amnesia: impl FnOnce(&Path) -> Result<(), StorageError>,
     ) -> Result<(DataDir, StartMode), DataDirError> {
         let dir = DataDir::lock(path)?;
         let found = dir.read_identity()?;
@@ -218,6 +240,7 @@ impl DataDir {
                     }
                     std::fs::rename(&storage, &stale).map_err(io_err("rename", &storage))?;
                 }
+                mark_amnesia(&storage)?;
                 dir.write_identity(expected)?;
             }
         }

@@ -2,5 +2,8 @@
 //! loopback ports of this process, each with its own data directory, driven
 //! through the client library.
 
+mod cli;
 mod cluster;
+mod datadir;
+mod recovery;
 mod server;

@@ -198,6 +198,8 @@ pub fn core_config(config: &ClusterConfig, id: NodeId) -> Result<Config, ServerE
     core.election_timeout_ticks = t.election_timeout_ticks;
     core.heartbeat_ticks = t.heartbeat_ticks;
     core.snapshot_interval = t.snapshot_interval;
+    core.window = t.window;
+    core.max_batch = t.max_batch;
     core.validate()?;
     let needed = core.max_message_bytes + config.cluster_id.len() + FRAME_OVERHEAD_BYTES;
     if (t.max_frame_bytes as usize) < needed {
@@ -240,14 +242,20 @@ impl Server {
             cluster_id: config.cluster_id.clone(),
             node_id: id,
         };
-        let (dir, mode) = DataDir::open(&data_dir, &identity, bootstrap)?;
+        let limits = StorageLimits::default();
+        // An amnesiac start makes the core's amnesia mark durable before the
+        // identity is written: a crash at any point restarts amnesiac again.
+        let (dir, mode) = DataDir::open_with(&data_dir, &identity, bootstrap, |storage_dir| {
+            let (mut storage, _) = FileStorage::<Record<KvStore>>::open(storage_dir, limits)?;
+            storage.append(&[Record::Amnesia { voting: false }])?;
+            storage.sync()
+        })?;
         tracing::info!(
             dir = %data_dir.display(),
             "starting node {id} mode={}",
             mode_name(&mode)
         );
-        let limits = StorageLimits::default();
-        let (mut storage, recovered) =
+        let (storage, recovered) =
             FileStorage::<Record<KvStore>>::open(&dir.storage_dir(), limits)?;
         if let Some(torn) = &recovered.torn_tail {
             tracing::warn!(
@@ -264,22 +272,11 @@ impl Server {
                 tracing::info!(records = recovered.records.len(), "recovering from the log");
                 Replica::recover(core_config, initial, recovered.records.iter().cloned())?
             }
-            StartMode::Amnesiac(_) => {
-                // The identity is already written, so a crash from here on
-                // would look like a recovery of an empty log: make the
-                // amnesia mark durable before anything else (the core's own
-                // first record repeats it).
-                storage.append(&[Record::Amnesia { voting: false }])?;
-                storage.sync()?;
-                Replica::amnesiac(core_config, initial)?
-            }
+            // Its durable amnesia mark is the one record recovered.
+            StartMode::Amnesiac(_) => Replica::amnesiac(core_config, initial)?,
         };
-        let log = match &mode {
-            StartMode::Recover => recovered.records,
-            StartMode::Fresh => Vec::new(),
-            StartMode::Amnesiac(_) => vec![Record::Amnesia { voting: false }],
-        };
-
+        // Fresh: empty. Recover: the log. Amnesiac: the amnesia mark.
+        let log = recovered.records;
         let (inputs_tx, inputs_rx) =
             queue::channel(NonZeroUsize::new(INPUT_QUEUE_EVENTS).expect("nonzero constant"));
         let (peer_listener, client_listener) = match listeners {

@@ -5,7 +5,7 @@ use crate::kv::{Command, KvStore, Response};
 use crate::node::config::NodeId;
 use crate::node::pipeline::Sink;
 use crate::node::transport::client_port::{ClientPort, ConnectionId};
-use crate::node::transport::Transport;
+use crate::node::transport::{SendError, Transport};
 use crate::paxos::{ClientReply, Message};
 use crate::sync::Arc;
 
@@ -45,8 +45,14 @@ impl Sink<Outbound> for NodeSink {
             Outbound::Peer { to, message } => {
                 // A full queue drops its oldest frame and a dead peer loses
                 // what it was sent: message loss, which Paxos retransmits past.
-                if let Err(e) = self.transport.send(to, &message) {
-                    tracing::debug!(to, error = %e, "peer message not sent");
+                match self.transport.send(to, &message) {
+                    Ok(()) => {}
+                    Err(SendError::Closed) => {
+                        tracing::debug!(to, "peer message not sent: transport closed");
+                    }
+                    // Not framable (over max_frame_bytes) or not a peer: a
+                    // misconfiguration that retransmission cannot cure.
+                    Err(e) => tracing::warn!(to, error = %e, "peer message dropped"),
                 }
             }
             Outbound::Reply { conn, reply } => {

@@ -96,3 +96,28 @@ fn a_wiped_node_restarts_amnesiac_catches_up_and_then_votes_again() {
     cluster.wait_status(wiped, "voting after recovery", |s| s.voting);
     read_keys(&cluster, 0..20);
 }
+
+#[test]
+fn a_wiped_node_that_stops_before_rejoining_restarts_amnesiac_from_its_mark() {
+    let mut cluster = Cluster::start(3);
+    write_keys(&cluster, 0..3);
+    for id in 1..=3 {
+        cluster.stop(id);
+    }
+    // Alone, node 1 cannot rejoin (that needs every other replica), so it
+    // stays amnesiac however long it runs; a restart must keep it so.
+    std::fs::remove_dir_all(cluster.data_dir(1)).unwrap();
+    cluster.launch(1, false, None).unwrap();
+    assert!(matches!(cluster.servers[&1].mode(), StartMode::Amnesiac(_)));
+    cluster.stop(1);
+    cluster.launch(1, false, None).unwrap();
+    assert_eq!(*cluster.servers[&1].mode(), StartMode::Recover);
+    let status = cluster.wait_status(1, "answered", |_| true);
+    assert!(status.amnesiac && !status.voting, "{status:?}");
+    // With its peers back it rejoins and has the data.
+    for id in 2..=3 {
+        cluster.launch(id, false, None).unwrap();
+    }
+    cluster.wait_status(1, "voted again", |s| s.voting && s.applied_upto >= 3);
+    read_keys(&cluster, 0..3);
+}
