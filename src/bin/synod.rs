@@ -25,6 +25,8 @@ enum Command {
     GenHistory(synod::history::generate::GenHistoryArgs),
     /// Run one command against a cluster (exit 0 ok, 1 failed, 2 indeterminate, 3 usage).
     Client(synod::node::client::cli::ClientArgs),
+    /// Benchmark a local cluster of real node processes (fsync on).
+    Bench(synod::node::bench::BenchArgs),
     /// Run one cluster node until SIGTERM (exit 0 clean, 1 failed, 3 usage).
     Node(synod::node::server::NodeArgs),
 }
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Check(args) => ExitCode::from(synod::checker::cli::run(&args)),
         Command::GenHistory(args) => synod::history::generate::run(&args),
         Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
+        Command::Bench(args) => synod::node::bench::run(&args),
         Command::Node(args) => ExitCode::from(synod::node::server::run(&args)),
     }
 }

@@ -1,5 +1,6 @@
 //! The synod node: TCP transport, durable WAL, server threads, client.
 
+pub mod bench;
 pub mod client;
 pub mod config;
 pub mod identity;

@@ -2,6 +2,7 @@
 //! on a 2-core machine instead of one per file).
 mod checker;
 
+mod cluster;
 mod history;
 mod kv;
 mod net;
