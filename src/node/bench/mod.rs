@@ -23,7 +23,7 @@ use crate::node::storage::probe_fdatasync;
 use crate::sync::thread;
 use histogram::Histogram;
 use local::{LocalCluster, Stop};
-use mix::{command, parse_mix, Mix, SplitMix64};
+use mix::{command, parse_mix, Mix};
 
 /// The most client threads (each holds a connection to the leader).
 pub const MAX_CLIENTS: usize = 1024;
@@ -227,11 +227,11 @@ fn drive(
                 return result;
             }
         };
-    let mut rng = SplitMix64(seed);
+    let mut rng = crate::sim::SimRng::new(seed);
     let mut n = 0u64;
     while Instant::now() < end {
         let kind = mix.pick(rng.next_u64());
-        let key = format!("k{}", rng.next_u64() % KEYS);
+        let key = format!("k{}", rng.below(KEYS));
         n += 1;
         let value = format!("v{seed:x}-{n}");
         let start = Instant::now();
