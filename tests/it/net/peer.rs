@@ -188,8 +188,23 @@ fn sender_reconnects_after_the_peer_restarts() {
     assert_eq!(recv_until(&rx2, |_| true), Some((1, Msg::Ping(0))));
     drop(t2);
     drop(rx2);
-    // Restart node 2 on the same address (std sets SO_REUSEADDR).
-    ports.peer[1] = Some(TcpListener::bind(addr2).expect("rebind node 2's port"));
+    // Restart node 2 on the same address (std sets SO_REUSEADDR). The old
+    // listener's socket may take a moment to close after the drop, so the
+    // rebind is retried, within a bound: reconnection is what is tested here.
+    let mut rebound = None;
+    for _ in 0..250 {
+        match TcpListener::bind(addr2) {
+            Ok(l) => {
+                rebound = Some(l);
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("rebind node 2's port: {e}"),
+        }
+    }
+    ports.peer[1] = Some(rebound.expect("node 2's port still in use after 5 s"));
     let (_t2, rx2) = start(&mut ports, 2);
     // Frames written into the dead connection are lost; keep sending until
     // one arrives over the new connection.
