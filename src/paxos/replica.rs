@@ -424,9 +424,17 @@ impl<S: StateMachine> Replica<S> {
 
     /// A fresh randomized election timeout in `[base, 2 * base)`: seeded
     /// backoff, so duelling proposers settle.
+    ///
+    /// The draw is a function of (this replica's seed, the tick count), not
+    /// of a generator that advances on every call: the timer is reset on
+    /// every message from a leader, and a redelivered duplicate must leave the
+    /// replica in the state the first delivery did, or a model checker over a
+    /// duplicating network never runs out of new states.
     pub(crate) fn reset_election_timer(&mut self) {
         let base = self.config.election_timeout_ticks;
-        self.election_timeout_ticks = base + splitmix64(&mut self.rng) % base;
+        let seed = self.config.seed ^ self.config.id.rotate_left(32);
+        let mut draw = seed ^ self.ticks.wrapping_mul(0xD6E8_FEB8_6659_FD93);
+        self.election_timeout_ticks = base + splitmix64(&mut draw) % base;
         self.heard_ticks = self.ticks;
     }
 
