@@ -58,6 +58,7 @@
 mod acceptor;
 mod ballot;
 mod client;
+mod compaction;
 mod config;
 mod leader;
 mod learner;
@@ -70,6 +71,7 @@ mod snapshot;
 mod state_machine;
 
 pub use ballot::{Ballot, NodeId, Slot};
+pub use compaction::compaction_base;
 #[cfg(feature = "faults")]
 pub use config::Faults;
 pub use config::{Config, ConfigError};

@@ -398,29 +398,10 @@ impl<S: StateMachine> Sim<S> {
         node.wiped &= ready.persist.is_empty();
         for record in ready.persist {
             if let Record::Snapshot(image) = &record {
-                let upto = image.upto;
-                // Compaction, as a node's storage would: records the snapshot
-                // covers go, and of promises and amnesia marks only the last
-                // of each matters to `recover`.
-                let last_promise = node
-                    .disk
-                    .iter()
-                    .rposition(|r| matches!(r, Record::Promise { .. }));
-                let last_amnesia = node
-                    .disk
-                    .iter()
-                    .rposition(|r| matches!(r, Record::Amnesia { .. }));
-                let mut index = 0;
-                node.disk.retain(|r| {
-                    let keep = match r {
-                        Record::Accept { slot, .. } | Record::Chosen { slot, .. } => *slot >= upto,
-                        Record::Snapshot(_) => false,
-                        Record::Promise { .. } => Some(index) == last_promise,
-                        Record::Amnesia { .. } => Some(index) == last_amnesia,
-                    };
-                    index += 1;
-                    keep
-                });
+                // Compaction, as a node's storage does: the core's base
+                // (it holds this snapshot) replaces the disk so far.
+                node.disk = crate::paxos::compaction_base(&node.disk, image);
+                continue;
             }
             node.disk.push(record);
         }

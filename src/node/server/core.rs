@@ -11,7 +11,6 @@ use crate::node::transport::client_port::{ClientEvent, ClientPort};
 use crate::paxos::{ClientReply, Input, Message, Outcome, Ready, Record, Replica, Status};
 use crate::sync::Arc;
 
-use super::compaction::compaction_base;
 use super::routes::Routes;
 use super::sink::{NodeSink, Outbound};
 
@@ -166,7 +165,7 @@ impl CoreThread {
         for record in ready.persist {
             match record {
                 Record::Snapshot(image) => {
-                    let base = compaction_base(&self.log, &image);
+                    let base = crate::paxos::compaction_base(&self.log, &image);
                     self.log.clone_from(&base);
                     // The base covers this batch's earlier records too, and
                     // the compaction runs before the batch's records.

@@ -35,7 +35,7 @@
 //! - Status requests are answered by the core thread at once from
 //!   `replica.status()`: they change nothing, so they wait for no disk.
 //! - A snapshot record from the core becomes a compaction of the storage
-//!   ([`compaction`]).
+//!   ([`crate::paxos::compaction_base`]).
 //!
 //! # Shutdown
 //!
@@ -55,14 +55,12 @@
 //! All synchronization is [`crate::sync`]'s.
 
 mod cli;
-mod compaction;
 mod core;
 mod routes;
 pub mod signal;
 mod sink;
 
 pub use cli::{run, NodeArgs};
-pub use compaction::compaction_base;
 pub use core::{Event, MAX_INPUTS_PER_BATCH};
 pub use routes::{Routes, RoutesFull};
 pub use sink::{NodeSink, Outbound};

@@ -1,11 +1,11 @@
-//! The compaction base: what replaces the log when the core emits a snapshot.
+//! The compaction base: what replaces a replica's persisted records when it
+//! emits a snapshot.
 //!
-//! [`Storage::compact`](crate::node::storage::Storage::compact) replaces every
-//! record written so far by a shorter list that, replayed by
-//! [`Replica::recover`](crate::paxos::Replica::recover), leaves the replica
-//! where the full log did. The core thread keeps a mirror of the log since
-//! the last compaction (bounded by the snapshot interval: every snapshot
-//! folds it) and folds it here.
+//! A driver that compacts its storage at a snapshot (the node's
+//! `Storage::compact`, the simulator's disk) replaces every record written so
+//! far by this shorter list, which, replayed by [`Replica::recover`](super::Replica::recover), leaves
+//! the replica where the full log did. Which records must survive is a
+//! protocol rule, so it lives here, once, and every driver uses it.
 //!
 //! What must survive (the acceptor's promises above all, Paxos Made Simple
 //! section 2.3: a promise forgotten can be broken):
@@ -18,16 +18,15 @@
 
 use std::sync::Arc;
 
-use crate::kv::KvStore;
-use crate::paxos::{Ballot, Record, SnapshotImage};
+use super::{Ballot, Record, SnapshotImage, StateMachine};
 
 /// Folds `log` (every record since the last compaction, oldest first, the
 /// previous base included) and the new `snapshot` into the base that
 /// replaces them.
-pub fn compaction_base(
-    log: &[Record<KvStore>],
-    snapshot: &Arc<SnapshotImage<KvStore>>,
-) -> Vec<Record<KvStore>> {
+pub fn compaction_base<S: StateMachine>(
+    log: &[Record<S>],
+    snapshot: &Arc<SnapshotImage<S>>,
+) -> Vec<Record<S>> {
     let mut newest = snapshot.clone();
     for record in log {
         if let Record::Snapshot(image) = record {
@@ -77,7 +76,7 @@ pub fn compaction_base(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kv::{Command, KvLimits};
+    use crate::kv::{Command, KvLimits, KvStore};
     use crate::paxos::{ClientRequest, Config, Input, ReadMode, Replica, SharedEntry};
 
     type R = Replica<KvStore>;
