@@ -35,6 +35,26 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// P1a: a ballot below this acceptor's promise is refused (with a nack,
+    /// if this replica votes, so the proposer learns the higher ballot).
+    /// Returns whether it was refused.
+    fn refuse_below_promise(&mut self, from: NodeId, ballot: Ballot, out: &mut Out<S>) -> bool {
+        if ballot >= self.promised {
+            return false;
+        }
+        if self.is_voting() {
+            self.send(
+                from,
+                Message::Nack {
+                    ballot,
+                    promised: self.promised,
+                },
+                out,
+            );
+        }
+        true
+    }
+
     /// Phase 1b.
     pub(crate) fn on_prepare(
         &mut self,
@@ -92,17 +112,7 @@ impl<S: StateMachine> Replica<S> {
         out: &mut Out<S>,
     ) {
         self.note_ballot(ballot);
-        if ballot < self.promised {
-            if self.is_voting() {
-                self.send(
-                    from,
-                    Message::Nack {
-                        ballot,
-                        promised: self.promised,
-                    },
-                    out,
-                );
-            }
+        if self.refuse_below_promise(from, ballot, out) {
             return;
         }
         if entry.proposals.len() > self.config.max_batch {
@@ -153,17 +163,7 @@ impl<S: StateMachine> Replica<S> {
         if promisers.len() > self.config.members.len() {
             return; // malformed
         }
-        if ballot < self.promised {
-            if self.is_voting() {
-                self.send(
-                    from,
-                    Message::Nack {
-                        ballot,
-                        promised: self.promised,
-                    },
-                    out,
-                );
-            }
+        if self.refuse_below_promise(from, ballot, out) {
             return;
         }
         if from != self.config.id {
