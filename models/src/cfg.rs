@@ -101,6 +101,10 @@ pub struct ModelCfg {
     pub extra_ticks: u8,
     /// Highest ballot round explored (`within_boundary`).
     pub max_round: u64,
+    /// Most read-index rounds a leader starts in one ballot
+    /// (`within_boundary`): a read redelivered after its answer needs a new
+    /// round, so a duplicating network could ask for rounds without end.
+    pub max_read_rounds: u64,
     /// A client resends a refused request (every server answered `NotLeader`
     /// or `Busy`) at most this many times.
     pub max_client_retries: u8,
@@ -158,6 +162,7 @@ impl ModelCfg {
             timers: 1,
             extra_ticks: 0,
             max_round: 2,
+            max_read_rounds: 2,
             max_client_retries: 1,
             window: 1,
             max_batch: 1,
@@ -179,6 +184,7 @@ impl ModelCfg {
         range("timers", self.timers as u64, 1, self.servers as u64)?;
         range("extra_ticks", u64::from(self.extra_ticks), 0, 32)?;
         range("max_round", self.max_round, 1, 16)?;
+        range("max_read_rounds", self.max_read_rounds, 1, 16)?;
         range("window", self.window, 1, 8)?;
         range("max_batch", self.max_batch as u64, 1, 8)?;
         Ok(())

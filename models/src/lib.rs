@@ -38,15 +38,16 @@ pub mod actor;
 pub mod cfg;
 pub mod history;
 pub mod properties;
+pub mod reduce;
 pub mod spec;
 
 use stateright::actor::{ActorModel, LossyNetwork, Network};
-use stateright::Expectation;
 
 pub use actor::SynodActor;
 pub use cfg::{CfgError, ModelCfg, NetworkKind, Restarts};
 pub use history::History;
-pub use properties::{SynodModel, SynodState};
+pub use properties::SynodState;
+pub use reduce::SynodModel;
 
 /// Names of the `always` properties (safety).
 pub const SAFETY: [&str; 5] = [
@@ -57,7 +58,9 @@ pub const SAFETY: [&str; 5] = [
     "servers start",
 ];
 
-/// Builds the model of `cfg`.
+/// Builds the model of `cfg`: the actor system (servers first, then
+/// clients) wrapped in the reductions of [`reduce`], which also carries the
+/// properties.
 pub fn model(cfg: &ModelCfg) -> Result<SynodModel, CfgError> {
     cfg.validate()?;
     let network = match cfg.network {
@@ -67,8 +70,7 @@ pub fn model(cfg: &ModelCfg) -> Result<SynodModel, CfgError> {
     };
     let servers = (0..cfg.servers).map(|_| SynodActor::Server(cfg.clone()));
     let clients = (0..cfg.clients).map(|_| SynodActor::Client(cfg.clone()));
-    use properties as p;
-    Ok(ActorModel::new(cfg.clone(), History::default())
+    let system = ActorModel::new(cfg.clone(), History::default())
         .actors(servers)
         .actors(clients)
         .init_network(network)
@@ -78,27 +80,7 @@ pub fn model(cfg: &ModelCfg) -> Result<SynodModel, CfgError> {
             LossyNetwork::No
         })
         .max_crashes(cfg.max_crashes)
-        .property(Expectation::Always, SAFETY[0], p::linearizable)
-        .property(Expectation::Always, SAFETY[1], p::agreement)
-        .property(Expectation::Always, SAFETY[2], p::learned_prefix_stable)
-        .property(
-            Expectation::Always,
-            SAFETY[3],
-            p::amnesiac_votes_no_forgotten_ballot,
-        )
-        .property(Expectation::Always, SAFETY[4], p::servers_start)
-        .property(Expectation::Sometimes, "value chosen", p::value_chosen)
-        .property(
-            Expectation::Sometimes,
-            "leader change commits",
-            p::leader_change_commits,
-        )
-        .property(
-            Expectation::Sometimes,
-            "restarted server learns",
-            p::restarted_server_learns,
-        )
         .record_msg_out(history::record_out)
-        .record_msg_in(history::record_in)
-        .within_boundary(p::within_boundary))
+        .record_msg_in(history::record_in);
+    Ok(SynodModel::new(cfg.clone(), system))
 }

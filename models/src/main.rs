@@ -93,6 +93,12 @@ struct CfgArgs {
     /// Highest ballot round explored.
     #[arg(long, default_value_t = 2)]
     rounds: u64,
+    /// Most read-index rounds a leader starts in one ballot.
+    #[arg(long, default_value_t = 2)]
+    read_rounds: u64,
+    /// Resends of a refused request per operation.
+    #[arg(long, default_value_t = 1)]
+    retries: u8,
     /// Planted bug to switch on: forget-promises, skip-adopt, quorum-one-short,
     /// local-reads, ignore-amnesia (repeatable).
     #[arg(long = "fault", value_name = "NAME")]
@@ -117,6 +123,8 @@ impl CfgArgs {
         c.timers = self.timers;
         c.extra_ticks = self.extra_ticks;
         c.max_round = self.rounds;
+        c.max_client_retries = self.retries;
+        c.max_read_rounds = self.read_rounds;
         let mut f = Faults::default();
         for name in &self.faults {
             match name.as_str() {
@@ -189,6 +197,7 @@ fn check(
 ) -> ExitCode {
     println!("config: {}", cfg.describe());
     let m = match model(&cfg) {
+        Ok(m) if seed.is_some() => m.for_simulation(),
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: {e}");
@@ -239,8 +248,8 @@ fn check(
         checker.state_count() as f64 / secs.max(1e-9)
     );
     // stateright rebuilds a simulation's paths by replaying action indices;
-    // that replay can panic (seen with crashes in simulation mode), so the
-    // verdict is kept even when the path cannot be shown.
+    // `SynodModel::for_simulation` keeps that replay exact, but should it
+    // ever fail, the verdict is kept even when the path cannot be shown.
     let discoveries =
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checker.discoveries())) {
             Ok(d) => d,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use stateright::actor::{ActorModel, ActorModelState};
+use stateright::actor::ActorModelState;
 use stateright::semantics::ConsistencyTester;
 use synod::kv::Command;
 use synod::paxos::{Proposal, SharedEntry, Slot};
@@ -13,9 +13,7 @@ use synod::paxos::{Proposal, SharedEntry, Slot};
 use crate::actor::{Disk, ServerState, State, SynodActor};
 use crate::cfg::ModelCfg;
 use crate::history::History;
-
-/// The model type.
-pub type SynodModel = ActorModel<SynodActor, ModelCfg, History>;
+use crate::reduce::SynodModel;
 /// A state of the model.
 pub type SynodState = ActorModelState<SynodActor, History>;
 
@@ -116,7 +114,8 @@ pub fn restarted_server_learns(m: &SynodModel, s: &SynodState) -> bool {
 }
 
 /// Keeps the space finite: no client crashes (a crashed client would report
-/// falsely), only crashable servers crash, ballot rounds and restarts within the bounds.
+/// falsely), only crashable servers crash, ballot rounds, read rounds and
+/// restarts within the bounds.
 pub fn within_boundary(cfg: &ModelCfg, s: &SynodState) -> bool {
     if s.crashed.iter().skip(cfg.servers).any(|c| *c)
         || s.crashed.iter().take(cfg.first_crashable).any(|c| *c)
@@ -126,5 +125,8 @@ pub fn within_boundary(cfg: &ModelCfg, s: &SynodState) -> bool {
     if disks(cfg, s).any(|d| d.restarts > cfg.max_restarts) {
         return false;
     }
-    live_servers(cfg, s).all(|(_, srv)| srv.replica.status().ballot.round <= cfg.max_round)
+    live_servers(cfg, s).all(|(_, srv)| {
+        let st = srv.replica.status();
+        st.ballot.round <= cfg.max_round && st.read_round <= cfg.max_read_rounds
+    })
 }

@@ -23,6 +23,15 @@ impl<S: StateMachine> Replica<S> {
             });
             return;
         };
+        if l.reads
+            .iter()
+            .any(|r| r.client_id == request.client_id && r.seq == request.seq)
+        {
+            // A duplicate of a read in progress: its answer will serve both,
+            // and a new round per copy would let a duplicating network make
+            // the leader confirm without end.
+            return;
+        }
         l.read_round += 1;
         l.reads.push(PendingRead {
             client_id: request.client_id,

@@ -130,6 +130,10 @@ pub struct Status {
     pub amnesiac: bool,
     /// Whether it answers prepares and accepts.
     pub voting: bool,
+    /// As leader, how many read-index rounds it started in its ballot (0
+    /// when not leading).
+    #[serde(default)]
+    pub read_round: u64,
 }
 
 /// A Multi-Paxos replica: acceptor, leader and learner of one log, driving the
@@ -459,6 +463,10 @@ impl<S: StateMachine> Replica<S> {
             snapshot_upto: self.snapshot_upto,
             amnesiac: self.amnesia.is_some(),
             voting: self.amnesia.is_none(),
+            read_round: match &self.role {
+                Role::Leader(l) => l.read_round,
+                _ => 0,
+            },
         }
     }
 

@@ -72,6 +72,7 @@ fn service(mute: bool) -> Service {
                             snapshot_upto: 0,
                             amnesiac: false,
                             voting: true,
+                            read_round: 0,
                         },
                     );
                 }

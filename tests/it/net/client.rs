@@ -111,6 +111,7 @@ fn start_node(ports: &mut Ports, id: NodeId, service: Arc<Mutex<Service>>) -> Ar
                         snapshot_upto: 0,
                         amnesiac: false,
                         voting: true,
+                        read_round: 0,
                     };
                     let _ = port.status(conn, status);
                 }

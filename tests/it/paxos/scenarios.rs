@@ -52,6 +52,26 @@ fn read_index_answers_only_after_a_quorum_confirms_leadership() {
     );
 }
 
+/// A retransmitted read that arrives while its first copy waits for the
+/// confirmation round joins that round: a duplicating network must not make
+/// the leader start rounds without end. One answer serves it.
+#[test]
+fn a_duplicate_of_a_read_in_progress_starts_no_new_round() {
+    let mut c = cluster();
+    c.request(1, write(5, 1, 42));
+    c.deliver_all(usize::MAX);
+    c.request(1, read(6, 1, ReadMode::ReadIndex));
+    assert_eq!(c.replica(1).unwrap().status().read_round, 1);
+    let again = c.request(1, read(6, 1, ReadMode::ReadIndex));
+    assert!(again.messages.is_empty() && again.replies.is_empty());
+    assert_eq!(c.replica(1).unwrap().status().read_round, 1);
+    c.deliver_all(usize::MAX);
+    assert_eq!(replies_to(&c, 6, 1).len(), 1);
+    // Another client's read is not a duplicate: it gets its own round.
+    c.request(1, read(7, 1, ReadMode::ReadIndex));
+    assert_eq!(c.replica(1).unwrap().status().read_round, 2);
+}
+
 /// Builds the stale-read trap: replica 1 led and is cut off; replica 3 leads
 /// and has applied a write 1 never saw. Returns the cluster.
 fn deposed_leader() -> Lockstep<AppendLog> {

@@ -1,0 +1,267 @@
+//! The model the checker runs: stateright's actor system around the real
+//! replicas, with two state-space reductions for the duplicating network
+//! that keep every behaviour the properties can observe.
+//!
+//! # Why
+//!
+//! On stateright's duplicating network a state is the actors plus the set of
+//! every message ever sent (minus drops) plus the last message delivered.
+//! Measured on 3 servers and 1 client, 305,276 states held only 1,369
+//! distinct tuples of actor states: the rest were the same actors with
+//! different network sets. Two things made those sets differ:
+//!
+//! 1. the last message delivered, which stateright keeps in the state only
+//!    so that a delivery changing nothing still yields a new fingerprint;
+//! 2. *echoes*: a redelivered message that changes nothing at its receiver
+//!    but makes it send again (a duplicate prepare is promised again, a
+//!    duplicate request to a follower is refused again). Whether an echo was
+//!    already produced depends on the path, and each one doubles the states.
+//!
+//! # The reductions, and why they are sound
+//!
+//! * The last-delivered slot is cleared after every step. Nothing reads it
+//!   but the fingerprint.
+//! * *Echo saturation*: after every step, every delivery that changes no
+//!   actor, storage, timer or history and only adds messages is performed at
+//!   once, until none is left. Each such delivery is a real transition of
+//!   the actor system, so every state the checker visits is reachable there.
+//!   Conversely, on a duplicating network nothing is ever taken out by a
+//!   delivery and an actor's step does not depend on the network, so a state
+//!   with more messages in flight can do everything one with fewer can (a
+//!   simulation), and the echo-saturated state is reached from the
+//!   unsaturated one. So both reach the same actor states, storages and
+//!   histories, which is all the properties read.
+//! * *Drops are covered*: on the duplicating network a drop leaves the same
+//!   actors with a subset of the messages, which by the same simulation can
+//!   do nothing the state before it cannot; so the search does not expand
+//!   it. A lossy duplicating network is thus checked at the cost of a
+//!   reliable one. (On the other networks a drop is a real loss: a message
+//!   delivered at most once may now never arrive, and it is explored.)
+//! * Actions are offered in a fixed order (sorted), so a depth-first search
+//!   is deterministic and a path rebuilt from action indices is the path
+//!   found (stateright's network sets iterate in a per-process random order).
+//!
+//! The other networks (non-duplicating, ordered) consume what they deliver,
+//! so a delivery that only sends is not an echo there; only the action order
+//! is fixed for them.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use stateright::actor::{Actor, ActorModel, ActorModelAction, Envelope, Network, Out};
+use stateright::{Model, Path, Property};
+
+use crate::actor::{Msg, SynodActor, Timer};
+use crate::cfg::ModelCfg;
+use crate::history::History;
+use crate::properties::{self as p, SynodState};
+
+/// The actor system the reductions wrap.
+pub type ActorSystem = ActorModel<SynodActor, ModelCfg, History>;
+
+/// An action of the model: stateright's actor-system action.
+pub type Action = ActorModelAction<Msg, Timer, ()>;
+
+/// The model of one configuration: the actor system plus the reductions.
+#[derive(Clone)]
+pub struct SynodModel {
+    /// The configuration (what the properties read).
+    pub cfg: ModelCfg,
+    /// The actor system.
+    pub system: Arc<ActorSystem>,
+    /// Offer only actions that lead somewhere (see [`SynodModel::for_simulation`]).
+    enabled_only: bool,
+}
+
+impl SynodModel {
+    /// Wraps `system`, built from `cfg`.
+    pub fn new(cfg: ModelCfg, system: ActorSystem) -> SynodModel {
+        SynodModel {
+            cfg,
+            system: Arc::new(system),
+            enabled_only: false,
+        }
+    }
+
+    /// The same model for stateright's simulation checker, offering only
+    /// actions that change the state. Its random walks record the index of
+    /// every action tried, ignored ones included, in a list it shrinks as it
+    /// goes, and rebuild paths as if each index were a step; an ignored
+    /// action makes the rebuilt path wrong or panic ("Unable to reconstruct
+    /// a `Path`"). With no ignored action offered, every index is a step.
+    pub fn for_simulation(mut self) -> SynodModel {
+        self.enabled_only = true;
+        self
+    }
+
+    fn duplicating(&self) -> bool {
+        matches!(self.system.init_network, Network::UnorderedDuplicating(..))
+    }
+
+    /// The reduced form of `next`, reached from `last` (`None` for an
+    /// initial state): last-delivered slot cleared, echoes saturated.
+    fn reduce(&self, mut next: SynodState, last: Option<&SynodState>) -> SynodState {
+        if !self.duplicating() {
+            return next;
+        }
+        clear_last_delivered(&mut next);
+        // Deliveries worth trying: those to actors whose state changed (or
+        // every one, if the history changed: its hooks read it) and every
+        // new message. Any other pair was tried when `last` was saturated.
+        let changed: Vec<bool> = match last {
+            None => vec![true; next.actor_states.len()],
+            Some(last) => {
+                let history_changed = last.history != next.history;
+                (0..next.actor_states.len())
+                    .map(|i| {
+                        history_changed
+                            || !Arc::ptr_eq(&last.actor_states[i], &next.actor_states[i])
+                                && last.actor_states[i] != next.actor_states[i]
+                            || last.crashed[i] != next.crashed[i]
+                            || last.actor_storages[i] != next.actor_storages[i]
+                    })
+                    .collect()
+            }
+        };
+        let mut work: Vec<Envelope<Msg>> = next
+            .network
+            .iter_all()
+            .filter(|e| {
+                changed[usize::from(e.dst)] || last.is_none_or(|l| !contains(&l.network, e))
+            })
+            .map(|e| e.to_cloned_msg())
+            .collect();
+        while let Some(env) = work.pop() {
+            if !self.may_echo(&next, &env) {
+                continue;
+            }
+            let action = ActorModelAction::Deliver {
+                src: env.src,
+                dst: env.dst,
+                msg: env.msg,
+            };
+            let Some(mut after) = self.system.next_state(&next, action) else {
+                continue;
+            };
+            clear_last_delivered(&mut after);
+            if !same_but_network(&next, &after) {
+                continue; // not an echo: a real step, left to the search
+            }
+            let fresh: Vec<Envelope<Msg>> = after
+                .network
+                .iter_all()
+                .filter(|e| !contains(&next.network, e))
+                .map(|e| e.to_cloned_msg())
+                .collect();
+            next = after;
+            work.extend(fresh);
+        }
+        next
+    }
+}
+
+impl SynodModel {
+    /// A cheap first test, on the receiving actor alone: a delivery that
+    /// changes the receiver's state, or does nothing at all, is no echo.
+    /// (What passes is decided on the whole system by stateright.)
+    fn may_echo(&self, s: &SynodState, env: &Envelope<Msg>) -> bool {
+        let i = usize::from(env.dst);
+        if i >= self.system.actors.len() || s.crashed[i] {
+            return false;
+        }
+        let before = &*s.actor_states[i];
+        let mut state = Cow::Borrowed(before);
+        let mut out = Out::new();
+        self.system.actors[i].on_msg(env.dst, &mut state, env.src, env.msg.clone(), &mut out);
+        let unchanged = match &state {
+            Cow::Borrowed(_) => true,
+            Cow::Owned(after) => after == before,
+        };
+        unchanged && !out.is_empty()
+    }
+}
+
+fn clear_last_delivered(s: &mut SynodState) {
+    if let Network::UnorderedDuplicating(_, last) = &mut s.network {
+        *last = None;
+    }
+}
+
+fn contains(n: &Network<Msg>, e: &Envelope<&Msg>) -> bool {
+    match n {
+        Network::UnorderedDuplicating(set, _) => set.contains(&e.to_cloned_msg()),
+        _ => n.iter_all().any(|x| x == *e),
+    }
+}
+
+/// Equal in everything the network does not hold.
+fn same_but_network(a: &SynodState, b: &SynodState) -> bool {
+    a.actor_states == b.actor_states
+        && a.crashed == b.crashed
+        && a.actor_storages == b.actor_storages
+        && a.timers_set == b.timers_set
+        && a.random_choices == b.random_choices
+        && a.history == b.history
+}
+
+impl Model for SynodModel {
+    type State = SynodState;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<SynodState> {
+        self.system
+            .init_states()
+            .into_iter()
+            .map(|s| self.reduce(s, None))
+            .collect()
+    }
+
+    fn actions(&self, state: &SynodState, actions: &mut Vec<Action>) {
+        self.system.actions(state, actions);
+        actions.sort();
+        if self.enabled_only {
+            actions.retain(|a| {
+                self.next_state(state, a.clone())
+                    .is_some_and(|n| self.within_boundary(&n))
+            });
+        }
+    }
+
+    fn next_state(&self, last: &SynodState, action: Action) -> Option<SynodState> {
+        if self.duplicating() && matches!(action, ActorModelAction::Drop(_)) {
+            return None; // covered by `last`: see the module's docs
+        }
+        let next = self.system.next_state(last, action)?;
+        let next = self.reduce(next, Some(last));
+        (next != *last).then_some(next)
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        self.system.format_action(action)
+    }
+
+    fn format_step(&self, last: &SynodState, action: Action) -> Option<String> {
+        self.system.format_step(last, action)
+    }
+
+    fn as_svg(&self, path: Path<SynodState, Action>) -> Option<String> {
+        self.system.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        vec![
+            Property::always(crate::SAFETY[0], p::linearizable),
+            Property::always(crate::SAFETY[1], p::agreement),
+            Property::always(crate::SAFETY[2], p::learned_prefix_stable),
+            Property::always(crate::SAFETY[3], p::amnesiac_votes_no_forgotten_ballot),
+            Property::always(crate::SAFETY[4], p::servers_start),
+            Property::sometimes("value chosen", p::value_chosen),
+            Property::sometimes("leader change commits", p::leader_change_commits),
+            Property::sometimes("restarted server learns", p::restarted_server_learns),
+        ]
+    }
+
+    fn within_boundary(&self, state: &SynodState) -> bool {
+        p::within_boundary(&self.cfg, state)
+    }
+}
