@@ -49,6 +49,9 @@ pub struct Ghost {
     /// A vote (promise or acceptance) cast after a wipe in a ballot below the
     /// forgotten promise.
     pub vote_below_forgotten: Option<Ballot>,
+    /// The first ballot this server led in (phase 1 done), over all its
+    /// incarnations: a leader of a higher ballot is a leader change.
+    pub first_led: Option<Ballot>,
 }
 
 /// A server's stable storage (its records, in order) and its ghost.
@@ -296,34 +299,36 @@ impl SynodActor {
     }
 
     /// The driver's rule: persist the records, then send messages and replies.
+    /// The ghost is updated beside the records and saved with them.
     fn emit(s: &mut ServerState, ready: Ready<KvStore>, cfg: &ModelCfg, o: &mut Out<Self>) {
-        if !ready.persist.is_empty() {
-            let before = s.disk.ghost.clone();
-            let ghost = &mut s.disk.ghost;
-            if let Some(forgotten) = ghost.forgotten_promise.filter(|_| s.disk.wiped) {
-                for r in &ready.persist {
-                    if let Record::Promise { ballot } | Record::Accept { ballot, .. } = r {
-                        if *ballot < forgotten && ghost.vote_below_forgotten.is_none() {
-                            ghost.vote_below_forgotten = Some(*ballot);
-                        }
+        let before = s.disk.ghost.clone();
+        let ghost = &mut s.disk.ghost;
+        if let Some(forgotten) = ghost.forgotten_promise.filter(|_| s.disk.wiped) {
+            for r in &ready.persist {
+                if let Record::Promise { ballot } | Record::Accept { ballot, .. } = r {
+                    if *ballot < forgotten && ghost.vote_below_forgotten.is_none() {
+                        ghost.vote_below_forgotten = Some(*ballot);
                     }
                 }
             }
-            for (slot, entry) in s.replica.learned() {
-                let first = ghost.learned.entry(slot).or_insert_with(|| entry.clone());
-                if first != entry && ghost.changed.is_none() {
-                    ghost.changed = Some(slot);
-                }
+        }
+        for (slot, entry) in s.replica.learned() {
+            let first = ghost.learned.entry(slot).or_insert_with(|| entry.clone());
+            if first != entry && ghost.changed.is_none() {
+                ghost.changed = Some(slot);
             }
-            let ghost_changed = *ghost != before;
-            let config = s.replica.config().clone();
-            let mut changed = false;
-            for record in ready.persist {
-                changed |= append_record(&config, &mut s.disk.records, record);
-            }
-            if changed || ghost_changed {
-                o.save(s.disk.clone());
-            }
+        }
+        let status = s.replica.status();
+        if status.is_leader && ghost.first_led.is_none() {
+            ghost.first_led = Some(status.ballot);
+        }
+        let mut changed = *ghost != before;
+        let config = s.replica.config().clone();
+        for record in ready.persist {
+            changed |= append_record(&config, &mut s.disk.records, record);
+        }
+        if changed {
+            o.save(s.disk.clone());
         }
         for (to, message) in ready.messages {
             // The core sends only to members; anything else would be a core

@@ -96,13 +96,19 @@ pub fn value_chosen(m: &SynodModel, s: &SynodState) -> bool {
     disks(&m.cfg, s).any(|d| d.ghost.learned.values().any(has_client_command))
 }
 
-/// Sometimes: a leader of a later round (a leader change happened) has
-/// learned a client command.
+/// Sometimes: a leader change happened and a command still commits: a
+/// leader holds a chosen client command, and some server (itself in an
+/// earlier incarnation included) led in a lower ballot before it.
 pub fn leader_change_commits(m: &SynodModel, s: &SynodState) -> bool {
+    let first_led = |d: &Disk| d.ghost.first_led;
+    let earliest = disks(&m.cfg, s)
+        .filter_map(first_led)
+        .chain(live_servers(&m.cfg, s).filter_map(|(_, srv)| first_led(&srv.disk)))
+        .min();
     live_servers(&m.cfg, s).any(|(_, srv)| {
         let st = srv.replica.status();
         st.is_leader
-            && st.ballot.round >= 2
+            && earliest.is_some_and(|b| b < st.ballot)
             && srv.replica.learned().any(|(_, e)| has_client_command(e))
     })
 }
