@@ -28,8 +28,13 @@
 //! servers ever learn different values for a slot, over ghost copies of every
 //! value each ever learned); always a learned log never changes; always an
 //! amnesiac server votes in no ballot below the promise it forgot; always
-//! every server starts. Sometimes a value is chosen, a leader of a later
-//! round learns a client command, a restarted server knows a chosen slot.
+//! every server starts. Sometimes a value is chosen, a leader holds a chosen
+//! client command after another ballot led before it (a leader change), a
+//! restarted server knows a chosen slot.
+//!
+//! The checker runs [`SynodModel`]: the actor system wrapped in reductions
+//! for the duplicating network (echo saturation, covered drops) that keep
+//! every reachable actor state, storage and history; see [`reduce`].
 //!
 //! The planted bugs of the core's `faults` feature are switched on through
 //! [`ModelCfg::faults`]; each must produce a counterexample (the teeth tests).
