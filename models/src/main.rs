@@ -196,6 +196,9 @@ fn check(
     first_failure: bool,
 ) -> ExitCode {
     println!("config: {}", cfg.describe());
+    if cfg.network == NetworkKind::UnorderedDuplicating {
+        println!("reductions: echo saturation, covered drops (models/README.md, \"Reductions\")");
+    }
     let m = match model(&cfg) {
         Ok(m) if seed.is_some() => m.for_simulation(),
         Ok(m) => m,

@@ -123,13 +123,10 @@ impl SynodModel {
                     .collect()
             }
         };
-        let mut work: Vec<Envelope<Msg>> = next
-            .network
-            .iter_all()
-            .filter(|e| {
-                changed[usize::from(e.dst)] || last.is_none_or(|l| !contains(&l.network, e))
-            })
-            .map(|e| e.to_cloned_msg())
+        let mut work: Vec<Envelope<Msg>> = sent(&next)
+            .into_iter()
+            .filter(|e| changed[usize::from(e.dst)] || last.is_none_or(|l| !was_sent(l, e)))
+            .cloned()
             .collect();
         while let Some(env) = work.pop() {
             if !self.may_echo(&next, &env) {
@@ -147,11 +144,10 @@ impl SynodModel {
             if !same_but_network(&next, &after) {
                 continue; // not an echo: a real step, left to the search
             }
-            let fresh: Vec<Envelope<Msg>> = after
-                .network
-                .iter_all()
-                .filter(|e| !contains(&next.network, e))
-                .map(|e| e.to_cloned_msg())
+            let fresh: Vec<Envelope<Msg>> = sent(&after)
+                .into_iter()
+                .filter(|e| !was_sent(&next, e))
+                .cloned()
                 .collect();
             next = after;
             work.extend(fresh);
@@ -187,10 +183,20 @@ fn clear_last_delivered(s: &mut SynodState) {
     }
 }
 
-fn contains(n: &Network<Msg>, e: &Envelope<&Msg>) -> bool {
-    match n {
-        Network::UnorderedDuplicating(set, _) => set.contains(&e.to_cloned_msg()),
-        _ => n.iter_all().any(|x| x == *e),
+/// The duplicating network's set of messages sent (the only network
+/// [`SynodModel::reduce`] saturates); other networks have none.
+fn sent(s: &SynodState) -> Vec<&Envelope<Msg>> {
+    match &s.network {
+        Network::UnorderedDuplicating(set, _) => set.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether `e` is in the duplicating network of `s`.
+fn was_sent(s: &SynodState, e: &Envelope<Msg>) -> bool {
+    match &s.network {
+        Network::UnorderedDuplicating(set, _) => set.contains(e),
+        _ => false,
     }
 }
 
