@@ -92,6 +92,7 @@ pub fn model(cfg: &ModelCfg) -> Result<SynodModel, CfgError> {
         })
         .max_crashes(cfg.max_crashes)
         .record_msg_out(history::record_out)
-        .record_msg_in(history::record_in);
+        .record_msg_in(history::record_in)
+        .within_boundary(properties::within_boundary);
     Ok(SynodModel::new(cfg.clone(), system))
 }

@@ -8,11 +8,13 @@
 //! Teeth: each planted bug of the core's `faults` feature must produce a
 //! counterexample; the search stops at the first one.
 
+use std::collections::{HashSet, VecDeque};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use stateright::{Checker, HasDiscoveries, Model};
 use synod::paxos::Faults;
-use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SAFETY};
+use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, SAFETY};
 
 /// Runs `cfg` to exhaustion and checks every safety property.
 fn exhaust(cfg: &ModelCfg) -> impl Checker<SynodModel> {
@@ -222,6 +224,108 @@ fn random_walks_reach_a_leader_change_that_commits() {
         c.assert_no_discovery(name);
     }
     c.assert_any_discovery("leader change commits");
+}
+
+// ---- Reductions ---------------------------------------------------------
+
+/// A 64-bit hash (SipHash with fixed keys: the same in every run).
+fn fp<T: Hash>(t: &T) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish()
+}
+
+/// Every projection (actor states, storages, history, crashed flags, timers:
+/// all the properties read) of the states `m` reaches, by a plain BFS over
+/// the `Model` trait, and how many distinct states that took.
+fn projections<M>(m: &M) -> (usize, HashSet<u64>)
+where
+    M: Model<State = SynodState>,
+{
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut found = HashSet::new();
+    let mut queue: VecDeque<SynodState> = VecDeque::new();
+    for s in m.init_states() {
+        if m.within_boundary(&s) && seen.insert(fp(&s)) {
+            queue.push_back(s);
+        }
+    }
+    let mut actions = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        found.insert(fp(&(
+            &s.actor_states,
+            &s.actor_storages,
+            &s.history,
+            &s.crashed,
+            &s.timers_set,
+        )));
+        m.actions(&s, &mut actions);
+        for a in actions.drain(..) {
+            if let Some(next) = m.next_state(&s, a) {
+                if m.within_boundary(&next) && seen.insert(fp(&next)) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    (seen.len(), found)
+}
+
+/// The reductions (echo saturation, covered drops) keep every reachable
+/// actor state, storage, history and timer: the reduced model reaches
+/// exactly the projections the plain actor system reaches, in 90 times
+/// fewer states.
+#[test]
+fn the_reductions_keep_every_reachable_actor_state() {
+    let m = model(&cfg(3, 1, NetworkKind::UnorderedDuplicating)).expect("valid configuration");
+    let (plain_states, plain) = projections(&*m.system);
+    let (reduced_states, reduced) = projections(&m);
+    assert_eq!((plain_states, reduced_states), (305276, 3393));
+    assert!(
+        plain.len() > 1000,
+        "the plain system reached {} projections",
+        plain.len()
+    );
+    assert_eq!(
+        plain, reduced,
+        "the reductions lost or invented projections"
+    );
+}
+
+/// The same comparison has teeth: dropping every message (a reduction that
+/// loses behaviour) reaches fewer projections, and the comparison says so.
+#[test]
+fn a_reduction_that_loses_behaviour_is_caught() {
+    let m = model(&cfg(3, 1, NetworkKind::UnorderedDuplicating)).expect("valid configuration");
+    let (_, reduced) = projections(&m);
+    let (_, starved) = projections(&Starved(m));
+    assert!(starved.len() < reduced.len() && starved.is_subset(&reduced));
+}
+
+/// A broken reduction: the model with every delivery to server 3 ignored.
+struct Starved(SynodModel);
+
+impl Model for Starved {
+    type State = SynodState;
+    type Action = <SynodModel as Model>::Action;
+
+    fn init_states(&self) -> Vec<SynodState> {
+        self.0.init_states()
+    }
+
+    fn actions(&self, s: &SynodState, actions: &mut Vec<Self::Action>) {
+        self.0.actions(s, actions);
+        actions
+            .retain(|a| !matches!(a, ActorModelAction::Deliver { dst, .. } if *dst == Id::from(2)));
+    }
+
+    fn next_state(&self, s: &SynodState, a: Self::Action) -> Option<SynodState> {
+        self.0.next_state(s, a)
+    }
+
+    fn within_boundary(&self, s: &SynodState) -> bool {
+        self.0.within_boundary(s)
+    }
 }
 
 // ---- Teeth --------------------------------------------------------------
