@@ -67,6 +67,15 @@ fn cfg(servers: usize, clients: usize, network: NetworkKind) -> ModelCfg {
     ModelCfg::new(servers, clients, network)
 }
 
+/// `m` with server 3 crashing once and restarting as `restarts` says.
+fn server_3_crashes(mut m: ModelCfg, restarts: Restarts) -> ModelCfg {
+    m.max_crashes = 1;
+    m.first_crashable = 2;
+    m.max_restarts = 1;
+    m.restarts = restarts;
+    m
+}
+
 // ---- CI set -------------------------------------------------------------
 
 #[test]
@@ -100,23 +109,16 @@ fn three_servers_two_clients_ordered_is_safe() {
 
 #[test]
 fn lost_state_restart_is_safe_and_the_server_relearns() {
-    let mut m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    m.restarts = Restarts::Wiped;
-    let c = exhaust(&m);
+    let m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
+    let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 52338);
 }
 
 #[test]
 fn intact_restart_is_safe_and_the_server_recovers_what_it_learned() {
-    let mut m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    let c = exhaust(&m);
+    let m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
+    let c = exhaust(&server_3_crashes(m, Restarts::Intact));
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 37564);
 }
@@ -131,11 +133,7 @@ fn five_servers_one_client_ordered_is_safe() {
 fn lossy_ordered_network_with_a_lost_state_restart_is_safe() {
     let mut m = cfg(3, 1, NetworkKind::Ordered);
     m.lossy = true;
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    m.restarts = Restarts::Wiped;
-    let c = exhaust(&m);
+    let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 38366);
 }
@@ -147,10 +145,7 @@ fn lossy_ordered_network_with_a_lost_state_restart_is_safe() {
 fn duplicating_lossy_network_with_a_crash_is_safe() {
     let mut m = cfg(3, 1, NetworkKind::UnorderedDuplicating);
     m.lossy = true;
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    let c = exhaust(&m);
+    let c = exhaust(&server_3_crashes(m, Restarts::Intact));
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 21656);
 }
@@ -159,11 +154,7 @@ fn duplicating_lossy_network_with_a_crash_is_safe() {
 fn duplicating_lossy_network_with_a_lost_state_restart_is_safe() {
     let mut m = cfg(3, 1, NetworkKind::UnorderedDuplicating);
     m.lossy = true;
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    m.restarts = Restarts::Wiped;
-    let c = exhaust(&m);
+    let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 34540);
 }
@@ -190,10 +181,7 @@ fn a_leader_change_with_a_crash_and_a_read_is_safe() {
     m.ops_per_client = 2;
     m.timers = 2;
     m.max_round = 1;
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    let c = exhaust(&m);
+    let c = exhaust(&server_3_crashes(m, Restarts::Intact));
     c.assert_any_discovery("leader change commits");
     c.assert_any_discovery("restarted server learns");
     assert_eq!(c.unique_state_count(), 1548878);
@@ -380,10 +368,9 @@ fn forgetting_promises_on_restart_is_found_by_search() {
     m.ops_per_client = 2;
     m.timers = 2;
     m.max_round = 1;
-    m.max_crashes = 1;
-    m.first_crashable = 2;
-    m.max_restarts = 1;
-    let m = faulty(m, |f| f.forget_promises_on_restart = true);
+    let m = faulty(server_3_crashes(m, Restarts::Intact), |f| {
+        f.forget_promises_on_restart = true
+    });
     let found = hunt(&m, Search::Bfs, 600);
     assert!(
         found.contains(&"linearizable") || found.contains(&"agreement"),
