@@ -32,6 +32,11 @@ enum Cmd {
         /// Depth-first search (less memory).
         #[arg(long, conflicts_with = "simulation")]
         dfs: bool,
+        /// With --dfs on the duplicating network: do not expand a state
+        /// covered by a visited one (same actors, fewer messages; see
+        /// models/README.md, "Reductions").
+        #[arg(long, requires = "dfs")]
+        cover: bool,
         /// Random walks from this seed instead of exhaustive search.
         #[arg(long, value_name = "SEED")]
         simulation: Option<u64>,
@@ -223,6 +228,11 @@ fn check(
     let checker: Box<dyn Checker<SynodModel>> = match (mode, seed) {
         (_, Some(seed)) => Box::new(builder.spawn_simulation(seed, stateright::UniformChooser)),
         ("dfs", _) => Box::new(builder.spawn_dfs()),
+        ("dfs+cover", _) => Box::new(
+            builder
+                .symmetry_fn(synod_models::cover::representative)
+                .spawn_dfs(),
+        ),
         _ => Box::new(builder.spawn_bfs()),
     };
     let mut last = Instant::now();
@@ -314,6 +324,7 @@ fn main() -> ExitCode {
             cfg,
             bfs: _,
             dfs,
+            cover,
             simulation,
             timeout,
             first_failure,
@@ -321,7 +332,11 @@ fn main() -> ExitCode {
         } => match cfg.to_cfg() {
             Ok(c) => check(
                 c,
-                if dfs { "dfs" } else { "bfs" },
+                match (dfs, cover) {
+                    (true, true) => "dfs+cover",
+                    (true, false) => "dfs",
+                    _ => "bfs",
+                },
                 simulation,
                 timeout,
                 threads,
