@@ -44,6 +44,10 @@
 //! The other networks (non-duplicating, ordered) consume what they deliver,
 //! so a delivery that only sends is not an echo there; only the action order
 //! is fixed for them.
+//!
+//! A further reduction, covering a state by a visited one with more
+//! messages, needs the search's visited set and so lives beside the
+//! depth-first search: [`crate::cover`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
