@@ -1,0 +1,157 @@
+//! The core's guards at their exact bounds. Each test here was written for a
+//! mutant of `src/paxos` that the other tests let survive (README, "Mutation
+//! testing"): a limit off by one, a comparison turned round, a check dropped.
+
+use synod::paxos::{Input, Message, Record, Replica};
+use synod::sim::{AppendLog, Lockstep};
+
+use super::rules::{ballot, config, entry, from, stand, write};
+
+/// A commit whose promiser list names every member is well formed: a leader
+/// whose phase-1 quorum is the whole cluster (Flexible Paxos with
+/// `phase1 = members`) sends exactly that. Only a longer list is malformed.
+#[test]
+fn commit_naming_every_member_as_promiser_is_acknowledged() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let commit = |promisers: Vec<u64>| {
+        from(
+            1,
+            Message::Commit {
+                ballot: ballot(1, 1),
+                first_slot: 0,
+                chosen_upto: 0,
+                read_round: 1,
+                promisers,
+            },
+        )
+    };
+    let ready = r.step(commit(vec![1, 2, 3]));
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 1 && matches!(m, Message::CommitAck { read_round: 1, .. })),
+        "{ready:?}"
+    );
+    let ready = r.step(commit(vec![1, 2, 3, 4]));
+    assert!(ready.messages.is_empty(), "{ready:?}");
+}
+
+/// A candidate retransmits its prepare every `heartbeat_ticks` to the
+/// replicas that have not promised (the network may have lost it), and not
+/// in between, until its election timeout makes it stand again.
+#[test]
+fn candidate_retransmits_its_prepare_every_heartbeat() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    let heartbeat = r.config().heartbeat_ticks;
+    // The election timeout is at least `election_timeout_ticks`: stay below.
+    let below_timeout = r.config().election_timeout_ticks - 1;
+    for elapsed in 1..=below_timeout {
+        let ready = r.step(Input::Tick);
+        let mut to: Vec<u64> = ready
+            .messages
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::Prepare { ballot, .. } if *ballot == b))
+            .map(|(to, _)| *to)
+            .collect();
+        to.sort_unstable();
+        let expected: Vec<u64> = if elapsed % heartbeat == 0 {
+            vec![2, 3]
+        } else {
+            vec![]
+        };
+        assert_eq!(to, expected, "tick {elapsed} after standing");
+    }
+}
+
+/// A follower that knows it lags (a leader announced a chosen bound it has
+/// not reached) asks the leader again every heartbeat, not only once when
+/// the announcement came (that fetch or its answer may be lost).
+#[test]
+fn lagging_follower_fetches_again_every_heartbeat() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let ready = r.step(from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    ));
+    let fetches = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .messages
+            .iter()
+            .filter(|(to, m)| *to == 1 && matches!(m, Message::Fetch { from_slot: 0 }))
+            .count()
+    };
+    assert_eq!(fetches(&ready), 1, "at once: {ready:?}");
+    let heartbeat = r.config().heartbeat_ticks;
+    let mut asked = 0;
+    for _ in 0..heartbeat {
+        asked += fetches(&r.step(Input::Tick));
+    }
+    assert_eq!(asked, 1, "once more within a heartbeat");
+}
+
+/// Learned entries are taken up to `max_slot_lead` beyond the first
+/// unchosen slot, exclusive: the same bound an acceptor puts on accepts.
+#[test]
+fn learned_entries_stop_exactly_at_the_slot_lead() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let lead = r.config().max_slot_lead;
+    let ready = r.step(from(
+        1,
+        Message::Learn {
+            entries: vec![(lead - 1, entry(1)), (lead, entry(2))],
+        },
+    ));
+    let chosen: Vec<u64> = ready
+        .persist
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Chosen { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chosen, vec![lead - 1]);
+}
+
+/// Paxos Made Live's amnesia rule, end of recovery: when a wiped replica
+/// votes again, it has promised (and recorded) the ballot of its recovery
+/// round, which is above every promise it forgot. A promise left lower
+/// would let it vote for a ballot below one it forgot promising.
+#[test]
+fn recovered_amnesiac_has_promised_its_recovery_ballot_durably() {
+    let mut c = Lockstep::new(3, AppendLog::default(), |_| {}).unwrap();
+    assert!(c.elect(1));
+    for v in 1..=3 {
+        c.request(1, write(4, v, v));
+    }
+    c.deliver_all(usize::MAX);
+    c.restart_amnesiac(2).unwrap();
+    for _ in 0..200 {
+        c.tick_all();
+        if c.replica(2).unwrap().status().voting {
+            break;
+        }
+    }
+    let s2 = c.replica(2).unwrap().status();
+    assert!(s2.voting && s2.is_leader, "{s2:?}");
+    // Its peers promised its recovery ballot, the highest there is.
+    let recovery = c.replica(1).unwrap().status().ballot;
+    assert_eq!(recovery.node, 2);
+    assert_eq!(s2.ballot, recovery);
+    let disk = &c.disks[1];
+    let mark = disk
+        .iter()
+        .position(|r| *r == Record::Amnesia { voting: true })
+        .expect("the end of amnesia is recorded");
+    assert!(
+        disk[..mark].contains(&Record::Promise { ballot: recovery }),
+        "the promise is recorded before the voting mark: {disk:?}"
+    );
+}
