@@ -2,7 +2,7 @@
 //! mutant of `src/paxos` that the other tests let survive (README, "Mutation
 //! testing"): a limit off by one, a comparison turned round, a check dropped.
 
-use synod::paxos::{Input, Message, Record, Replica};
+use synod::paxos::{Input, Message, Record, Replica, SnapshotImage, StateMachine};
 use synod::sim::{AppendLog, Lockstep};
 
 use super::rules::{ballot, config, entry, from, stand, write};
@@ -154,4 +154,40 @@ fn recovered_amnesiac_has_promised_its_recovery_ballot_durably() {
         disk[..mark].contains(&Record::Promise { ballot: recovery }),
         "the promise is recorded before the voting mark: {disk:?}"
     );
+}
+
+/// A snapshot is installed only if the image inside says the same `upto` as
+/// the chunks that carried it: a sender whose header and image disagree is
+/// broken, and its image could be one the receiver has already passed.
+#[test]
+fn snapshot_whose_image_disagrees_with_its_chunks_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |upto| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto,
+                offset: 0,
+                total_len: bytes.len() as u64,
+                data: bytes.clone(),
+            },
+        )
+    };
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let ready = r.step(chunk(5));
+    assert!(ready.persist.is_empty(), "{ready:?}");
+    assert_eq!(r.status().snapshot_upto, 0);
+    // The same image under its own `upto` is installed (the bytes are good).
+    let ready = r.step(chunk(7));
+    assert!(
+        matches!(&ready.persist[..], [Record::Snapshot(_)]),
+        "{ready:?}"
+    );
+    assert_eq!(r.status().snapshot_upto, 7);
 }
