@@ -191,3 +191,171 @@ fn snapshot_whose_image_disagrees_with_its_chunks_is_dropped() {
     );
     assert_eq!(r.status().snapshot_upto, 7);
 }
+
+/// P1b (Paxos Made Simple, 2.2): an acceptor promises a prepare only if its
+/// number is at least every one it promised; a lower one gets a nack naming
+/// the promise, never a promise. A repeated prepare of the promised ballot
+/// (a duplicate on the network) gets the same promise again.
+#[test]
+fn p1b_prepare_below_the_promise_is_nacked_and_a_repeat_is_promised_again() {
+    let mut a = Replica::new(config(2), AppendLog::default()).unwrap();
+    let prepare = |round, node| {
+        from(
+            node,
+            Message::Prepare {
+                ballot: ballot(round, node),
+                first_slot: 0,
+            },
+        )
+    };
+    let promised = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Promise { .. }))
+    };
+    assert!(promised(&a.step(prepare(5, 3))));
+    let low = a.step(prepare(4, 1));
+    assert!(!promised(&low), "{low:?}");
+    assert!(low.messages.iter().any(|(to, m)| *to == 1
+        && matches!(m, Message::Nack { promised, .. } if *promised == ballot(5, 3))));
+    assert!(promised(&a.step(prepare(5, 3))));
+}
+
+/// The compaction base keeps the chosen values at or above the snapshot's
+/// `upto` (chosen out of order, not yet applied) and drops those below.
+#[test]
+fn compaction_keeps_chosen_values_above_the_snapshot_only() {
+    use std::sync::Arc;
+    let image = Arc::new(SnapshotImage::<AppendLog> {
+        upto: 10,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    });
+    let log = vec![
+        Record::Chosen {
+            slot: 5,
+            entry: entry(5),
+        },
+        Record::Chosen {
+            slot: 10,
+            entry: entry(10),
+        },
+        Record::Chosen {
+            slot: 12,
+            entry: entry(12),
+        },
+    ];
+    let kept: Vec<u64> = synod::paxos::compaction_base(&log, &image)
+        .iter()
+        .filter_map(|r| match r {
+            Record::Chosen { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kept, vec![10, 12]);
+}
+
+/// A nack answers one ballot: a late nack for a ballot this replica no
+/// longer uses is stale, like every other answer to an old ballot, and does
+/// not depose the leader it has become since.
+#[test]
+fn stale_nack_for_an_earlier_ballot_does_not_depose_the_leader() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let first = stand(&mut r);
+    // No promise comes: it stands again, with a higher ballot (a prepare of
+    // `first` in between is a retransmission).
+    let mut second = first;
+    while second == first {
+        second = stand(&mut r);
+    }
+    assert!(second > first);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: second,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    r.step(from(
+        3,
+        Message::Nack {
+            ballot: first,
+            promised: ballot(second.round + 1, 3),
+        },
+    ));
+    assert!(r.status().is_leader, "{:?}", r.status());
+}
+
+/// A leader sends its heartbeat (the commit message) every
+/// `heartbeat_ticks` ticks, not on every tick.
+#[test]
+fn leader_heartbeats_every_heartbeat_ticks() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let heartbeat = r.config().heartbeat_ticks;
+    for k in 1..=3 * heartbeat {
+        let ready = r.step(Input::Tick);
+        let beat = ready
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Commit { .. }));
+        assert_eq!(beat, k % heartbeat == 0, "tick {k} after leading");
+    }
+}
+
+/// An amnesiac replica asks its peers at random for what it missed, not only
+/// the one it believes leads; a replica with its records intact asks the
+/// leader it knows.
+#[test]
+fn amnesiac_replica_spreads_its_fetches_over_its_peers() {
+    let commit = from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 3],
+        },
+    );
+    let fetched_from = |r: &mut Replica<AppendLog>| {
+        let mut to = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            for (peer, m) in r.step(Input::Tick).messages {
+                if matches!(m, Message::Fetch { .. }) {
+                    to.insert(peer);
+                }
+            }
+        }
+        to.into_iter().collect::<Vec<u64>>()
+    };
+    let mut wiped = Replica::amnesiac(config(2), AppendLog::default()).unwrap();
+    wiped.step(commit.clone());
+    assert_eq!(wiped.status().leader, Some(1));
+    assert_eq!(fetched_from(&mut wiped), vec![1, 3]);
+    let mut intact = Replica::new(config(2), AppendLog::default()).unwrap();
+    intact.step(commit);
+    // Within one election timeout it keeps asking the leader only.
+    let mut to = std::collections::BTreeSet::new();
+    for _ in 0..intact.config().election_timeout_ticks - 1 {
+        for (peer, m) in intact.step(Input::Tick).messages {
+            if matches!(m, Message::Fetch { .. }) {
+                to.insert(peer);
+            }
+        }
+    }
+    assert_eq!(to.into_iter().collect::<Vec<u64>>(), vec![1]);
+}
