@@ -359,3 +359,106 @@ fn amnesiac_replica_spreads_its_fetches_over_its_peers() {
     }
     assert_eq!(to.into_iter().collect::<Vec<u64>>(), vec![1]);
 }
+
+/// A slot learned out of order (above a gap) is recorded once: learning it
+/// again, from a duplicate or another peer, persists nothing.
+#[test]
+fn slot_learned_above_a_gap_is_recorded_once() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let learn = || {
+        from(
+            1,
+            Message::Learn {
+                entries: vec![(3, entry(3))],
+            },
+        )
+    };
+    let first = r.step(learn());
+    assert!(
+        matches!(&first.persist[..], [Record::Chosen { slot: 3, .. }]),
+        "{first:?}"
+    );
+    assert_eq!(r.status().chosen_upto, 0, "slots 0 to 2 are missing");
+    let again = r.step(learn());
+    assert!(again.persist.is_empty(), "{again:?}");
+}
+
+/// A leader that learns one of its in-flight slots from a peer (chosen in
+/// its ballot or an earlier one) stops retransmitting it: the heartbeat
+/// resends accepts only for slots still in flight.
+#[test]
+fn slot_learned_from_a_peer_is_no_longer_retransmitted() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let ready = r.step(Input::Request(write(7, 1, 70)));
+    let proposed = ready
+        .messages
+        .iter()
+        .find_map(|(_, m)| match m {
+            Message::Accept { slot: 0, entry, .. } => Some(entry.clone()),
+            _ => None,
+        })
+        .expect("the write is proposed at slot 0");
+    let accepts_within_a_heartbeat = |r: &mut Replica<AppendLog>| {
+        (0..r.config().heartbeat_ticks)
+            .flat_map(|_| r.step(Input::Tick).messages)
+            .filter(|(_, m)| matches!(m, Message::Accept { slot: 0, .. }))
+            .count()
+    };
+    assert!(accepts_within_a_heartbeat(&mut r) > 0, "retransmitted");
+    r.step(from(
+        2,
+        Message::Learn {
+            entries: vec![(0, proposed)],
+        },
+    ));
+    assert_eq!(r.status().chosen_upto, 1);
+    assert_eq!(accepts_within_a_heartbeat(&mut r), 0);
+}
+
+/// A full `Learn` batch means there may be more: a replica still behind the
+/// announced bound fetches the rest at once; after a short batch, or once
+/// caught up, it waits for its periodic fetch.
+#[test]
+fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
+    let mut c = config(2);
+    c.max_learn_entries = 2;
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
+    r.step(from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    ));
+    let fetch_from = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready.messages.iter().find_map(|(to, m)| match m {
+            Message::Fetch { from_slot } if *to == 1 => Some(*from_slot),
+            _ => None,
+        })
+    };
+    let learn = |slots: &[u64]| {
+        from(
+            1,
+            Message::Learn {
+                entries: slots.iter().map(|s| (*s, entry(*s))).collect(),
+            },
+        )
+    };
+    assert_eq!(fetch_from(&r.step(learn(&[0, 1]))), Some(2), "full, behind");
+    assert_eq!(fetch_from(&r.step(learn(&[2]))), None, "short batch");
+    assert_eq!(fetch_from(&r.step(learn(&[3, 4]))), None, "full, caught up");
+    assert_eq!(r.status().chosen_upto, 5);
+}
