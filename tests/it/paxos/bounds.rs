@@ -462,3 +462,35 @@ fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
     assert_eq!(fetch_from(&r.step(learn(&[3, 4]))), None, "full, caught up");
     assert_eq!(r.status().chosen_upto, 5);
 }
+
+/// A snapshot chunk larger than `max_message_bytes` is dropped, even when it
+/// alone would complete a valid snapshot: no correct sender makes one.
+#[test]
+fn snapshot_chunk_above_the_message_limit_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 0,
+            total_len: bytes.len() as u64,
+            data: bytes.clone(),
+        },
+    );
+    let mut small = config(2);
+    small.max_message_bytes = bytes.len() - 1;
+    let mut r = Replica::new(small, AppendLog::default()).unwrap();
+    assert!(r.step(chunk.clone()).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    let mut exact = config(2);
+    exact.max_message_bytes = bytes.len();
+    let mut r = Replica::new(exact, AppendLog::default()).unwrap();
+    r.step(chunk);
+    assert_eq!(r.status().snapshot_upto, 7, "a chunk of exactly the limit");
+}
