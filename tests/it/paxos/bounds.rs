@@ -494,3 +494,36 @@ fn snapshot_chunk_above_the_message_limit_is_dropped() {
     r.step(chunk);
     assert_eq!(r.status().snapshot_upto, 7, "a chunk of exactly the limit");
 }
+
+/// A snapshot chunk that runs past the total length its sender declared is
+/// malformed and dropped, even when its bytes alone are a valid image.
+#[test]
+fn snapshot_chunk_running_past_its_total_length_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |total_len: usize| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: 0,
+                total_len: total_len as u64,
+                data: bytes.clone(),
+            },
+        )
+    };
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    assert!(r.step(chunk(bytes.len() - 1)).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    r.step(chunk(bytes.len()));
+    assert_eq!(
+        r.status().snapshot_upto,
+        7,
+        "the same chunk, declared right"
+    );
+}
