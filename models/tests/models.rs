@@ -17,6 +17,21 @@ use stateright::{Checker, HasDiscoveries, Model, Path};
 use synod::paxos::Faults;
 use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, SAFETY};
 
+/// `SYNOD_MODELS=fast` (set by `.cargo/mutants.toml` for mutation testing)
+/// skips every test that takes more than about 5 s in release mode, so each
+/// mutant is tested in seconds; unset, nothing is skipped.
+fn fast_subset() -> bool {
+    std::env::var("SYNOD_MODELS").is_ok_and(|v| v == "fast")
+}
+
+/// Whether test `name` is skipped by the fast subset; says so if it is.
+fn skipped_when_fast(name: &str, cost: &str) -> bool {
+    if fast_subset() {
+        eprintln!("{name}: skipped by SYNOD_MODELS=fast ({cost} in release)");
+    }
+    fast_subset()
+}
+
 /// Runs `cfg` to exhaustion and checks every safety property.
 fn exhaust(cfg: &ModelCfg) -> impl Checker<SynodModel> {
     let checker = model(cfg)
@@ -165,6 +180,12 @@ fn duplicating_lossy_network_with_a_lost_state_restart_is_safe() {
 /// chosen before or after.
 #[test]
 fn a_leader_change_on_the_duplicating_network_is_safe_and_commits() {
+    if skipped_when_fast(
+        "a_leader_change_on_the_duplicating_network_is_safe_and_commits",
+        "157,154 states, about 40 s",
+    ) {
+        return;
+    }
     let mut m = cfg(3, 1, NetworkKind::UnorderedDuplicating);
     m.timers = 2;
     m.max_round = 1;
@@ -178,6 +199,12 @@ fn a_leader_change_on_the_duplicating_network_is_safe_and_commits() {
 /// finds the forgotten-promise bug below.
 #[test]
 fn a_leader_change_with_a_crash_and_a_read_is_safe() {
+    if skipped_when_fast(
+        "a_leader_change_with_a_crash_and_a_read_is_safe",
+        "1,548,878 states, about 50 s",
+    ) {
+        return;
+    }
     let mut m = cfg(3, 1, NetworkKind::Ordered);
     m.ops_per_client = 2;
     m.timers = 2;
@@ -271,6 +298,12 @@ fn projection(s: &SynodState) -> u64 {
 /// reaches, in 90 (170 with covering) times fewer states.
 #[test]
 fn the_reductions_keep_every_reachable_actor_state() {
+    if skipped_when_fast(
+        "the_reductions_keep_every_reachable_actor_state",
+        "305,276 states plain, about 30 s",
+    ) {
+        return;
+    }
     let m = model(&cfg(3, 1, NetworkKind::UnorderedDuplicating)).expect("valid configuration");
     let (plain_states, plain) = projections(&*m.system);
     let (reduced_states, reduced) = projections(&m);
@@ -376,6 +409,12 @@ fn quorum_one_short_breaks_agreement() {
 
 #[test]
 fn skipping_adoption_of_the_highest_accepted_breaks_agreement() {
+    if skipped_when_fast(
+        "skipping_adoption_of_the_highest_accepted_breaks_agreement",
+        "209k states, about 9 s",
+    ) {
+        return;
+    }
     let mut m = cfg(3, 2, NetworkKind::Ordered);
     m.timers = 2;
     m.max_round = 1;
@@ -388,6 +427,12 @@ fn skipping_adoption_of_the_highest_accepted_breaks_agreement() {
 /// put.
 #[test]
 fn forgetting_promises_on_restart_is_found_by_search() {
+    if skipped_when_fast(
+        "forgetting_promises_on_restart_is_found_by_search",
+        "399k states, about 20 s",
+    ) {
+        return;
+    }
     let mut m = cfg(3, 1, NetworkKind::Ordered);
     m.ops_per_client = 2;
     m.timers = 2;

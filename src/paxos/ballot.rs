@@ -55,4 +55,11 @@ mod tests {
         assert!(a.next_for(0) > a);
         assert_eq!(a.next_for(4), Ballot { round: 2, node: 4 });
     }
+
+    /// Logs and the CLI's status line name a ballot as `round.node`.
+    #[test]
+    fn ballot_displays_as_round_dot_node() {
+        assert_eq!(Ballot { round: 3, node: 2 }.to_string(), "3.2");
+        assert_eq!(Ballot::ZERO.to_string(), "0.0");
+    }
 }

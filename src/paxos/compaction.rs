@@ -191,4 +191,30 @@ mod tests {
         assert_eq!(folded.status().ballot, high);
         assert!(naive.status().ballot < high);
     }
+
+    /// The base keeps the snapshot with the highest `upto`, whether it is the
+    /// new one or one already in the log (a driver that compacts late may
+    /// have a newer snapshot, say one installed from a peer, in its log).
+    #[test]
+    fn the_base_keeps_the_highest_snapshot_wherever_it_comes_from() {
+        let image = |upto| {
+            Arc::new(SnapshotImage {
+                upto,
+                log_ticks: 0,
+                sessions: Default::default(),
+                state: crate::paxos::StateMachine::snapshot(&initial()),
+            })
+        };
+        let snapshots = |base: &[Record<KvStore>]| -> Vec<u64> {
+            base.iter()
+                .filter_map(|r| match r {
+                    Record::Snapshot(i) => Some(i.upto),
+                    _ => None,
+                })
+                .collect()
+        };
+        let log = vec![Record::Snapshot(image(20))];
+        assert_eq!(snapshots(&compaction_base(&log, &image(10))), vec![20]);
+        assert_eq!(snapshots(&compaction_base(&log, &image(30))), vec![30]);
+    }
 }

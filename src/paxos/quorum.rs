@@ -125,4 +125,20 @@ mod tests {
         assert_eq!(Quorums::majority(5).phase1, 3);
         assert!(Quorums::flexible(3, 0, 3).is_err());
     }
+
+    /// A size of zero or above the member count is out of range, whatever
+    /// the other size (a phase-1 quorum of 4 out of 3 "intersects" every
+    /// phase-2 quorum by the sum rule, and is still impossible to gather).
+    #[test]
+    fn sizes_out_of_range_are_rejected_as_such() {
+        for (p1, p2) in [(4, 1), (1, 4), (0, 3), (3, 0), (2, 0), (0, 2)] {
+            assert!(
+                matches!(
+                    Quorums::flexible(3, p1, p2),
+                    Err(QuorumError::OutOfRange { .. })
+                ),
+                "p1={p1} p2={p2}"
+            );
+        }
+    }
 }

@@ -186,4 +186,24 @@ mod tests {
         assert!(s.cached(2, 1).is_some());
         assert!(s.is_consistent());
     }
+
+    /// The check the tests above lean on must itself see a broken LRU index:
+    /// an entry lost, an entry too many, or a stale time for a session.
+    #[test]
+    fn consistency_check_sees_a_broken_lru_index() {
+        let mut s = Sessions::default();
+        s.apply(1, 1, 10, 5, || 0u8);
+        s.apply(2, 1, 20, 5, || 0u8);
+        assert!(s.is_consistent());
+        let mut lost = s.clone();
+        lost.by_use.remove(&(10, 1));
+        assert!(!lost.is_consistent());
+        let mut extra = s.clone();
+        extra.by_use.insert((30, 3));
+        assert!(!extra.is_consistent());
+        let mut stale = s.clone();
+        stale.by_use.remove(&(10, 1));
+        stale.by_use.insert((9, 1));
+        assert!(!stale.is_consistent());
+    }
 }

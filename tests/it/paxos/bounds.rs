@@ -1,0 +1,529 @@
+//! The core's guards at their exact bounds. Each test here was written for a
+//! mutant of `src/paxos` that the other tests let survive (README, "Mutation
+//! testing"): a limit off by one, a comparison turned round, a check dropped.
+
+use synod::paxos::{Input, Message, Record, Replica, SnapshotImage, StateMachine};
+use synod::sim::{AppendLog, Lockstep};
+
+use super::rules::{ballot, config, entry, from, stand, write};
+
+/// A commit whose promiser list names every member is well formed: a leader
+/// whose phase-1 quorum is the whole cluster (Flexible Paxos with
+/// `phase1 = members`) sends exactly that. Only a longer list is malformed.
+#[test]
+fn commit_naming_every_member_as_promiser_is_acknowledged() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let commit = |promisers: Vec<u64>| {
+        from(
+            1,
+            Message::Commit {
+                ballot: ballot(1, 1),
+                first_slot: 0,
+                chosen_upto: 0,
+                read_round: 1,
+                promisers,
+            },
+        )
+    };
+    let ready = r.step(commit(vec![1, 2, 3]));
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 1 && matches!(m, Message::CommitAck { read_round: 1, .. })),
+        "{ready:?}"
+    );
+    let ready = r.step(commit(vec![1, 2, 3, 4]));
+    assert!(ready.messages.is_empty(), "{ready:?}");
+}
+
+/// A candidate retransmits its prepare every `heartbeat_ticks` to the
+/// replicas that have not promised (the network may have lost it), and not
+/// in between, until its election timeout makes it stand again.
+#[test]
+fn candidate_retransmits_its_prepare_every_heartbeat() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    let heartbeat = r.config().heartbeat_ticks;
+    // The election timeout is at least `election_timeout_ticks`: stay below.
+    let below_timeout = r.config().election_timeout_ticks - 1;
+    for elapsed in 1..=below_timeout {
+        let ready = r.step(Input::Tick);
+        let mut to: Vec<u64> = ready
+            .messages
+            .iter()
+            .filter(|(_, m)| matches!(m, Message::Prepare { ballot, .. } if *ballot == b))
+            .map(|(to, _)| *to)
+            .collect();
+        to.sort_unstable();
+        let expected: Vec<u64> = if elapsed % heartbeat == 0 {
+            vec![2, 3]
+        } else {
+            vec![]
+        };
+        assert_eq!(to, expected, "tick {elapsed} after standing");
+    }
+}
+
+/// A follower that knows it lags (a leader announced a chosen bound it has
+/// not reached) asks the leader again every heartbeat, not only once when
+/// the announcement came (that fetch or its answer may be lost).
+#[test]
+fn lagging_follower_fetches_again_every_heartbeat() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let ready = r.step(from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    ));
+    let fetches = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .messages
+            .iter()
+            .filter(|(to, m)| *to == 1 && matches!(m, Message::Fetch { from_slot: 0 }))
+            .count()
+    };
+    assert_eq!(fetches(&ready), 1, "at once: {ready:?}");
+    let heartbeat = r.config().heartbeat_ticks;
+    let mut asked = 0;
+    for _ in 0..heartbeat {
+        asked += fetches(&r.step(Input::Tick));
+    }
+    assert_eq!(asked, 1, "once more within a heartbeat");
+}
+
+/// Learned entries are taken up to `max_slot_lead` beyond the first
+/// unchosen slot, exclusive: the same bound an acceptor puts on accepts.
+#[test]
+fn learned_entries_stop_exactly_at_the_slot_lead() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let lead = r.config().max_slot_lead;
+    let ready = r.step(from(
+        1,
+        Message::Learn {
+            entries: vec![(lead - 1, entry(1)), (lead, entry(2))],
+        },
+    ));
+    let chosen: Vec<u64> = ready
+        .persist
+        .iter()
+        .filter_map(|rec| match rec {
+            Record::Chosen { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(chosen, vec![lead - 1]);
+}
+
+/// Paxos Made Live's amnesia rule, end of recovery: when a wiped replica
+/// votes again, it has promised (and recorded) the ballot of its recovery
+/// round, which is above every promise it forgot. A promise left lower
+/// would let it vote for a ballot below one it forgot promising.
+#[test]
+fn recovered_amnesiac_has_promised_its_recovery_ballot_durably() {
+    let mut c = Lockstep::new(3, AppendLog::default(), |_| {}).unwrap();
+    assert!(c.elect(1));
+    for v in 1..=3 {
+        c.request(1, write(4, v, v));
+    }
+    c.deliver_all(usize::MAX);
+    c.restart_amnesiac(2).unwrap();
+    for _ in 0..200 {
+        c.tick_all();
+        if c.replica(2).unwrap().status().voting {
+            break;
+        }
+    }
+    let s2 = c.replica(2).unwrap().status();
+    assert!(s2.voting && s2.is_leader, "{s2:?}");
+    // Its peers promised its recovery ballot, the highest there is.
+    let recovery = c.replica(1).unwrap().status().ballot;
+    assert_eq!(recovery.node, 2);
+    assert_eq!(s2.ballot, recovery);
+    let disk = &c.disks[1];
+    let mark = disk
+        .iter()
+        .position(|r| *r == Record::Amnesia { voting: true })
+        .expect("the end of amnesia is recorded");
+    assert!(
+        disk[..mark].contains(&Record::Promise { ballot: recovery }),
+        "the promise is recorded before the voting mark: {disk:?}"
+    );
+}
+
+/// A snapshot is installed only if the image inside says the same `upto` as
+/// the chunks that carried it: a sender whose header and image disagree is
+/// broken, and its image could be one the receiver has already passed.
+#[test]
+fn snapshot_whose_image_disagrees_with_its_chunks_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |upto| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto,
+                offset: 0,
+                total_len: bytes.len() as u64,
+                data: bytes.clone(),
+            },
+        )
+    };
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let ready = r.step(chunk(5));
+    assert!(ready.persist.is_empty(), "{ready:?}");
+    assert_eq!(r.status().snapshot_upto, 0);
+    // The same image under its own `upto` is installed (the bytes are good).
+    let ready = r.step(chunk(7));
+    assert!(
+        matches!(&ready.persist[..], [Record::Snapshot(_)]),
+        "{ready:?}"
+    );
+    assert_eq!(r.status().snapshot_upto, 7);
+}
+
+/// P1b (Paxos Made Simple, 2.2): an acceptor promises a prepare only if its
+/// number is at least every one it promised; a lower one gets a nack naming
+/// the promise, never a promise. A repeated prepare of the promised ballot
+/// (a duplicate on the network) gets the same promise again.
+#[test]
+fn p1b_prepare_below_the_promise_is_nacked_and_a_repeat_is_promised_again() {
+    let mut a = Replica::new(config(2), AppendLog::default()).unwrap();
+    let prepare = |round, node| {
+        from(
+            node,
+            Message::Prepare {
+                ballot: ballot(round, node),
+                first_slot: 0,
+            },
+        )
+    };
+    let promised = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Promise { .. }))
+    };
+    assert!(promised(&a.step(prepare(5, 3))));
+    let low = a.step(prepare(4, 1));
+    assert!(!promised(&low), "{low:?}");
+    assert!(low.messages.iter().any(|(to, m)| *to == 1
+        && matches!(m, Message::Nack { promised, .. } if *promised == ballot(5, 3))));
+    assert!(promised(&a.step(prepare(5, 3))));
+}
+
+/// The compaction base keeps the chosen values at or above the snapshot's
+/// `upto` (chosen out of order, not yet applied) and drops those below.
+#[test]
+fn compaction_keeps_chosen_values_above_the_snapshot_only() {
+    use std::sync::Arc;
+    let image = Arc::new(SnapshotImage::<AppendLog> {
+        upto: 10,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    });
+    let log = vec![
+        Record::Chosen {
+            slot: 5,
+            entry: entry(5),
+        },
+        Record::Chosen {
+            slot: 10,
+            entry: entry(10),
+        },
+        Record::Chosen {
+            slot: 12,
+            entry: entry(12),
+        },
+    ];
+    let kept: Vec<u64> = synod::paxos::compaction_base(&log, &image)
+        .iter()
+        .filter_map(|r| match r {
+            Record::Chosen { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kept, vec![10, 12]);
+}
+
+/// A nack answers one ballot: a late nack for a ballot this replica no
+/// longer uses is stale, like every other answer to an old ballot, and does
+/// not depose the leader it has become since.
+#[test]
+fn stale_nack_for_an_earlier_ballot_does_not_depose_the_leader() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let first = stand(&mut r);
+    // No promise comes: it stands again, with a higher ballot (a prepare of
+    // `first` in between is a retransmission).
+    let mut second = first;
+    while second == first {
+        second = stand(&mut r);
+    }
+    assert!(second > first);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: second,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    r.step(from(
+        3,
+        Message::Nack {
+            ballot: first,
+            promised: ballot(second.round + 1, 3),
+        },
+    ));
+    assert!(r.status().is_leader, "{:?}", r.status());
+}
+
+/// A leader sends its heartbeat (the commit message) every
+/// `heartbeat_ticks` ticks, not on every tick.
+#[test]
+fn leader_heartbeats_every_heartbeat_ticks() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let heartbeat = r.config().heartbeat_ticks;
+    for k in 1..=3 * heartbeat {
+        let ready = r.step(Input::Tick);
+        let beat = ready
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Commit { .. }));
+        assert_eq!(beat, k % heartbeat == 0, "tick {k} after leading");
+    }
+}
+
+/// An amnesiac replica asks its peers at random for what it missed, not only
+/// the one it believes leads; a replica with its records intact asks the
+/// leader it knows.
+#[test]
+fn amnesiac_replica_spreads_its_fetches_over_its_peers() {
+    let commit = from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 3],
+        },
+    );
+    let fetched_from = |r: &mut Replica<AppendLog>| {
+        let mut to = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            for (peer, m) in r.step(Input::Tick).messages {
+                if matches!(m, Message::Fetch { .. }) {
+                    to.insert(peer);
+                }
+            }
+        }
+        to.into_iter().collect::<Vec<u64>>()
+    };
+    let mut wiped = Replica::amnesiac(config(2), AppendLog::default()).unwrap();
+    wiped.step(commit.clone());
+    assert_eq!(wiped.status().leader, Some(1));
+    assert_eq!(fetched_from(&mut wiped), vec![1, 3]);
+    let mut intact = Replica::new(config(2), AppendLog::default()).unwrap();
+    intact.step(commit);
+    // Within one election timeout it keeps asking the leader only.
+    let mut to = std::collections::BTreeSet::new();
+    for _ in 0..intact.config().election_timeout_ticks - 1 {
+        for (peer, m) in intact.step(Input::Tick).messages {
+            if matches!(m, Message::Fetch { .. }) {
+                to.insert(peer);
+            }
+        }
+    }
+    assert_eq!(to.into_iter().collect::<Vec<u64>>(), vec![1]);
+}
+
+/// A slot learned out of order (above a gap) is recorded once: learning it
+/// again, from a duplicate or another peer, persists nothing.
+#[test]
+fn slot_learned_above_a_gap_is_recorded_once() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let learn = || {
+        from(
+            1,
+            Message::Learn {
+                entries: vec![(3, entry(3))],
+            },
+        )
+    };
+    let first = r.step(learn());
+    assert!(
+        matches!(&first.persist[..], [Record::Chosen { slot: 3, .. }]),
+        "{first:?}"
+    );
+    assert_eq!(r.status().chosen_upto, 0, "slots 0 to 2 are missing");
+    let again = r.step(learn());
+    assert!(again.persist.is_empty(), "{again:?}");
+}
+
+/// A leader that learns one of its in-flight slots from a peer (chosen in
+/// its ballot or an earlier one) stops retransmitting it: the heartbeat
+/// resends accepts only for slots still in flight.
+#[test]
+fn slot_learned_from_a_peer_is_no_longer_retransmitted() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let ready = r.step(Input::Request(write(7, 1, 70)));
+    let proposed = ready
+        .messages
+        .iter()
+        .find_map(|(_, m)| match m {
+            Message::Accept { slot: 0, entry, .. } => Some(entry.clone()),
+            _ => None,
+        })
+        .expect("the write is proposed at slot 0");
+    let accepts_within_a_heartbeat = |r: &mut Replica<AppendLog>| {
+        (0..r.config().heartbeat_ticks)
+            .flat_map(|_| r.step(Input::Tick).messages)
+            .filter(|(_, m)| matches!(m, Message::Accept { slot: 0, .. }))
+            .count()
+    };
+    assert!(accepts_within_a_heartbeat(&mut r) > 0, "retransmitted");
+    r.step(from(
+        2,
+        Message::Learn {
+            entries: vec![(0, proposed)],
+        },
+    ));
+    assert_eq!(r.status().chosen_upto, 1);
+    assert_eq!(accepts_within_a_heartbeat(&mut r), 0);
+}
+
+/// A full `Learn` batch means there may be more: a replica still behind the
+/// announced bound fetches the rest at once; after a short batch, or once
+/// caught up, it waits for its periodic fetch.
+#[test]
+fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
+    let mut c = config(2);
+    c.max_learn_entries = 2;
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
+    r.step(from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 5,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    ));
+    let fetch_from = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready.messages.iter().find_map(|(to, m)| match m {
+            Message::Fetch { from_slot } if *to == 1 => Some(*from_slot),
+            _ => None,
+        })
+    };
+    let learn = |slots: &[u64]| {
+        from(
+            1,
+            Message::Learn {
+                entries: slots.iter().map(|s| (*s, entry(*s))).collect(),
+            },
+        )
+    };
+    assert_eq!(fetch_from(&r.step(learn(&[0, 1]))), Some(2), "full, behind");
+    assert_eq!(fetch_from(&r.step(learn(&[2]))), None, "short batch");
+    assert_eq!(fetch_from(&r.step(learn(&[3, 4]))), None, "full, caught up");
+    assert_eq!(r.status().chosen_upto, 5);
+}
+
+/// A snapshot chunk larger than `max_message_bytes` is dropped, even when it
+/// alone would complete a valid snapshot: no correct sender makes one.
+#[test]
+fn snapshot_chunk_above_the_message_limit_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 0,
+            total_len: bytes.len() as u64,
+            data: bytes.clone(),
+        },
+    );
+    let mut small = config(2);
+    small.max_message_bytes = bytes.len() - 1;
+    let mut r = Replica::new(small, AppendLog::default()).unwrap();
+    assert!(r.step(chunk.clone()).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    let mut exact = config(2);
+    exact.max_message_bytes = bytes.len();
+    let mut r = Replica::new(exact, AppendLog::default()).unwrap();
+    r.step(chunk);
+    assert_eq!(r.status().snapshot_upto, 7, "a chunk of exactly the limit");
+}
+
+/// A snapshot chunk that runs past the total length its sender declared is
+/// malformed and dropped, even when its bytes alone are a valid image.
+#[test]
+fn snapshot_chunk_running_past_its_total_length_is_dropped() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |total_len: usize| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: 0,
+                total_len: total_len as u64,
+                data: bytes.clone(),
+            },
+        )
+    };
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    assert!(r.step(chunk(bytes.len() - 1)).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    r.step(chunk(bytes.len()));
+    assert_eq!(
+        r.status().snapshot_upto,
+        7,
+        "the same chunk, declared right"
+    );
+}
