@@ -652,3 +652,44 @@ fn candidate_retransmits_its_prepare_every_heartbeat_counted_from_standing() {
         }
     }
 }
+
+/// A sender that restarts a transfer of the same snapshot with another
+/// total length (another encoding) replaces the assembly: chunks of the
+/// abandoned transfer are dropped, not mixed with the new one, and the new
+/// transfer completes on its own chunks.
+#[test]
+fn snapshot_transfer_restarted_with_another_length_starts_over() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    // The abandoned transfer: a longer encoding, of which one chunk came.
+    r.step(from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 4,
+            total_len: bytes.len() as u64 + 50,
+            data: vec![b' '; 4],
+        },
+    ));
+    assert_eq!(r.status().snapshot_upto, 0);
+    let ready = r.step(from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 0,
+            total_len: bytes.len() as u64,
+            data: bytes.clone(),
+        },
+    ));
+    assert!(
+        matches!(&ready.persist[..], [Record::Snapshot(_)]),
+        "{ready:?}"
+    );
+    assert_eq!(r.status().snapshot_upto, 7);
+}
