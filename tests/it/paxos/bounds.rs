@@ -666,27 +666,25 @@ fn snapshot_transfer_restarted_with_another_length_starts_over() {
         state: AppendLog::default().snapshot(),
     };
     let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |offset: usize, total_len: usize, data: &[u8]| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: offset as u64,
+                total_len: total_len as u64,
+                data: data.to_vec(),
+            },
+        )
+    };
     let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
-    // The abandoned transfer: a longer encoding, of which one chunk came.
-    r.step(from(
-        1,
-        Message::SnapshotChunk {
-            upto: 7,
-            offset: 4,
-            total_len: bytes.len() as u64 + 50,
-            data: vec![b' '; 4],
-        },
-    ));
+    // The abandoned transfer, a longer encoding: its first chunk came.
+    r.step(chunk(0, bytes.len() + 50, b"XXXX"));
+    // The new transfer, its second chunk first: with the abandoned first
+    // chunk it would tile the new length, into bytes that do not parse.
+    r.step(chunk(4, bytes.len(), &bytes[4..]));
     assert_eq!(r.status().snapshot_upto, 0);
-    let ready = r.step(from(
-        1,
-        Message::SnapshotChunk {
-            upto: 7,
-            offset: 0,
-            total_len: bytes.len() as u64,
-            data: bytes.clone(),
-        },
-    ));
+    let ready = r.step(chunk(0, bytes.len(), &bytes[..4]));
     assert!(
         matches!(&ready.persist[..], [Record::Snapshot(_)]),
         "{ready:?}"
