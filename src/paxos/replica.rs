@@ -574,4 +574,29 @@ mod tests {
         let back: Replica<AppendLog> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
     }
+
+    /// The election timeout is drawn anew at every reset from (seed, tick):
+    /// over successive ticks a replica's draws spread over the whole range
+    /// `[base, 2 base)` (Raft section 5.2: randomized timeouts are what keep
+    /// duelling candidates from splitting the vote forever), not over a few
+    /// values.
+    #[test]
+    fn election_timeouts_spread_over_their_range_as_the_ticks_advance() {
+        for id in [1, 2, 3] {
+            let config = Config::new(id, [1, 2, 3]).unwrap();
+            let base = config.election_timeout_ticks;
+            let mut r = Replica::new(config, AppendLog::default()).unwrap();
+            let mut drawn = std::collections::BTreeSet::new();
+            for ticks in 0..100 {
+                r.ticks = ticks;
+                r.reset_election_timer();
+                assert!((base..2 * base).contains(&r.election_timeout_ticks));
+                drawn.insert(r.election_timeout_ticks);
+            }
+            assert!(
+                drawn.len() as u64 >= base * 3 / 4,
+                "replica {id} drew only {drawn:?}"
+            );
+        }
+    }
 }

@@ -144,6 +144,18 @@ impl<R: Clone> Sessions<R> {
 mod tests {
     use super::*;
 
+    /// `is_empty` is `len() == 0`: false from the first session until the
+    /// last one expires.
+    #[test]
+    fn is_empty_agrees_with_len() {
+        let mut s = Sessions::default();
+        assert!(s.is_empty());
+        s.apply(7, 1, 1, 10, || 0u32);
+        assert_eq!((s.len(), s.is_empty()), (1, false));
+        s.expire(100, 10);
+        assert_eq!((s.len(), s.is_empty()), (0, true));
+    }
+
     #[test]
     fn retried_request_is_answered_from_the_table_not_reapplied() {
         let mut s = Sessions::default();

@@ -527,3 +527,167 @@ fn snapshot_chunk_running_past_its_total_length_is_dropped() {
         "the same chunk, declared right"
     );
 }
+
+/// An acceptor accepts only slots below `max_slot_lead` beyond its first
+/// unchosen slot, exclusive (P1a still holds for the ballot; the bound keeps
+/// a leader from filling the log far ahead of what is chosen). The same
+/// bound, exclusive, as for learned entries.
+#[test]
+fn accept_stops_exactly_at_the_slot_lead() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let lead = r.config().max_slot_lead;
+    let mut accept = |slot: u64| {
+        r.step(from(
+            1,
+            Message::Accept {
+                ballot: ballot(1, 1),
+                slot,
+                entry: entry(slot),
+                chosen_upto: 0,
+            },
+        ))
+    };
+    for (slot, accepted) in [(lead - 1, true), (lead, false)] {
+        let ready = accept(slot);
+        let answered = ready.messages.iter().any(|(to, m)| {
+            *to == 1 && matches!(m, Message::Accepted { slot: s, .. } if *s == slot)
+        });
+        let recorded = ready
+            .persist
+            .iter()
+            .any(|rec| matches!(rec, Record::Accept { slot: s, .. } if *s == slot));
+        assert_eq!(
+            (answered, recorded),
+            (accepted, accepted),
+            "slot {slot}: {ready:?}"
+        );
+    }
+}
+
+/// A new leader never proposes at a slot it knows chosen (P2c: that slot's
+/// value is fixed), including the highest one it learned above a gap: its
+/// first free slot is past it.
+#[test]
+fn new_leader_proposes_past_the_highest_slot_it_knows_chosen() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    r.step(from(
+        2,
+        Message::Learn {
+            entries: vec![(3, entry(3))],
+        },
+    ));
+    assert_eq!(r.status().chosen_upto, 0, "slots 0 to 2 are missing");
+    let b = stand(&mut r);
+    let mut sent = Vec::new();
+    let ready = r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    sent.extend(ready.messages);
+    sent.extend(r.step(Input::Request(write(7, 1, 70))).messages);
+    let accepted_at: Vec<u64> = sent
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Accept { slot, .. } => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert!(!accepted_at.contains(&3), "{sent:?}");
+    assert!(
+        accepted_at.contains(&4),
+        "the request goes to slot 4: {sent:?}"
+    );
+}
+
+/// A follower that stands for election keeps pointing at the leader it last
+/// heard from (clients redirected meanwhile still reach a likely leader);
+/// only a hint naming itself is dropped when it stops leading.
+#[test]
+fn candidate_keeps_the_leader_hint_of_another_replica() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    r.step(from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto: 0,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    ));
+    assert_eq!(r.status().leader, Some(1));
+    stand(&mut r);
+    assert!(!r.status().is_leader);
+    assert_eq!(r.status().leader, Some(1));
+}
+
+/// The prepare retransmission period counts from the tick the candidate
+/// stood, whatever that tick and the heartbeat (here 3 to 5 ticks, where
+/// the default of 2 hides a wrong phase).
+#[test]
+fn candidate_retransmits_its_prepare_every_heartbeat_counted_from_standing() {
+    for heartbeat in 3..=5 {
+        let mut c = config(1);
+        c.heartbeat_ticks = heartbeat;
+        c.election_timeout_ticks = 10 * heartbeat;
+        let mut r = Replica::new(c, AppendLog::default()).unwrap();
+        let b = stand(&mut r);
+        // The election timeout is at least `election_timeout_ticks`: stay below.
+        for elapsed in 1..10 * heartbeat {
+            let ready = r.step(Input::Tick);
+            let prepared = ready
+                .messages
+                .iter()
+                .any(|(_, m)| matches!(m, Message::Prepare { ballot, .. } if *ballot == b));
+            assert_eq!(
+                prepared,
+                elapsed % heartbeat == 0,
+                "heartbeat {heartbeat}, tick {elapsed} after standing"
+            );
+        }
+    }
+}
+
+/// A sender that restarts a transfer of the same snapshot with another
+/// total length (another encoding) replaces the assembly: chunks of the
+/// abandoned transfer are dropped, not mixed with the new one, and the new
+/// transfer completes on its own chunks.
+#[test]
+fn snapshot_transfer_restarted_with_another_length_starts_over() {
+    let image = SnapshotImage::<AppendLog> {
+        upto: 7,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    let bytes = serde_json::to_vec(&image).unwrap();
+    let chunk = |offset: usize, total_len: usize, data: &[u8]| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: offset as u64,
+                total_len: total_len as u64,
+                data: data.to_vec(),
+            },
+        )
+    };
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    // The abandoned transfer, a longer encoding: its first chunk came.
+    r.step(chunk(0, bytes.len() + 50, b"XXXX"));
+    // The new transfer, its second chunk first: with the abandoned first
+    // chunk it would tile the new length, into bytes that do not parse.
+    r.step(chunk(4, bytes.len(), &bytes[4..]));
+    assert_eq!(r.status().snapshot_upto, 0);
+    let ready = r.step(chunk(0, bytes.len(), &bytes[..4]));
+    assert!(
+        matches!(&ready.persist[..], [Record::Snapshot(_)]),
+        "{ready:?}"
+    );
+    assert_eq!(r.status().snapshot_upto, 7);
+}
