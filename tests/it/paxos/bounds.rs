@@ -7,6 +7,22 @@ use synod::sim::{AppendLog, Lockstep};
 
 use super::rules::{ballot, config, entry, from, stand, write};
 
+/// Replica 1 of 3, leading after its stand and replica 2's empty promise.
+fn leader_1() -> Replica<AppendLog> {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    r
+}
+
 /// A commit whose promiser list names every member is well formed: a leader
 /// whose phase-1 quorum is the whole cluster (Flexible Paxos with
 /// `phase1 = members`) sends exactly that. Only a longer list is malformed.
@@ -294,17 +310,7 @@ fn stale_nack_for_an_earlier_ballot_does_not_depose_the_leader() {
 /// `heartbeat_ticks` ticks, not on every tick.
 #[test]
 fn leader_heartbeats_every_heartbeat_ticks() {
-    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
-    let b = stand(&mut r);
-    r.step(from(
-        2,
-        Message::Promise {
-            ballot: b,
-            snapshot_upto: 0,
-            accepted: vec![],
-        },
-    ));
-    assert!(r.status().is_leader);
+    let mut r = leader_1();
     let heartbeat = r.config().heartbeat_ticks;
     for k in 1..=3 * heartbeat {
         let ready = r.step(Input::Tick);
@@ -388,17 +394,7 @@ fn slot_learned_above_a_gap_is_recorded_once() {
 /// resends accepts only for slots still in flight.
 #[test]
 fn slot_learned_from_a_peer_is_no_longer_retransmitted() {
-    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
-    let b = stand(&mut r);
-    r.step(from(
-        2,
-        Message::Promise {
-            ballot: b,
-            snapshot_upto: 0,
-            accepted: vec![],
-        },
-    ));
-    assert!(r.status().is_leader);
+    let mut r = leader_1();
     let ready = r.step(Input::Request(write(7, 1, 70)));
     let proposed = ready
         .messages
