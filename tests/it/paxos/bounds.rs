@@ -23,6 +23,33 @@ fn leader_1() -> Replica<AppendLog> {
     r
 }
 
+/// Leader 1 (ballot (1, 1)) announces that every slot below `chosen_upto`
+/// is chosen: a heartbeat as a follower sees it.
+fn leader_1_announces(chosen_upto: u64) -> Input<AppendLog> {
+    from(
+        1,
+        Message::Commit {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+            chosen_upto,
+            read_round: 0,
+            promisers: vec![1, 2],
+        },
+    )
+}
+
+/// The serialized snapshot image of an empty log whose snapshot covers every
+/// slot below `upto`.
+fn empty_image(upto: u64) -> Vec<u8> {
+    let image = SnapshotImage::<AppendLog> {
+        upto,
+        log_ticks: 0,
+        sessions: Default::default(),
+        state: AppendLog::default().snapshot(),
+    };
+    serde_json::to_vec(&image).unwrap()
+}
+
 /// A commit whose promiser list names every member is well formed: a leader
 /// whose phase-1 quorum is the whole cluster (Flexible Paxos with
 /// `phase1 = members`) sends exactly that. Only a longer list is malformed.
@@ -87,16 +114,7 @@ fn candidate_retransmits_its_prepare_every_heartbeat() {
 #[test]
 fn lagging_follower_fetches_again_every_heartbeat() {
     let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
-    let ready = r.step(from(
-        1,
-        Message::Commit {
-            ballot: ballot(1, 1),
-            first_slot: 0,
-            chosen_upto: 5,
-            read_round: 0,
-            promisers: vec![1, 2],
-        },
-    ));
+    let ready = r.step(leader_1_announces(5));
     let fetches = |ready: &synod::paxos::Ready<AppendLog>| {
         ready
             .messages
@@ -177,13 +195,7 @@ fn recovered_amnesiac_has_promised_its_recovery_ballot_durably() {
 /// broken, and its image could be one the receiver has already passed.
 #[test]
 fn snapshot_whose_image_disagrees_with_its_chunks_is_dropped() {
-    let image = SnapshotImage::<AppendLog> {
-        upto: 7,
-        log_ticks: 0,
-        sessions: Default::default(),
-        state: AppendLog::default().snapshot(),
-    };
-    let bytes = serde_json::to_vec(&image).unwrap();
+    let bytes = empty_image(7);
     let chunk = |upto| {
         from(
             1,
@@ -429,16 +441,7 @@ fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
     let mut c = config(2);
     c.max_learn_entries = 2;
     let mut r = Replica::new(c, AppendLog::default()).unwrap();
-    r.step(from(
-        1,
-        Message::Commit {
-            ballot: ballot(1, 1),
-            first_slot: 0,
-            chosen_upto: 5,
-            read_round: 0,
-            promisers: vec![1, 2],
-        },
-    ));
+    r.step(leader_1_announces(5));
     let fetch_from = |ready: &synod::paxos::Ready<AppendLog>| {
         ready.messages.iter().find_map(|(to, m)| match m {
             Message::Fetch { from_slot } if *to == 1 => Some(*from_slot),
@@ -463,13 +466,7 @@ fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
 /// alone would complete a valid snapshot: no correct sender makes one.
 #[test]
 fn snapshot_chunk_above_the_message_limit_is_dropped() {
-    let image = SnapshotImage::<AppendLog> {
-        upto: 7,
-        log_ticks: 0,
-        sessions: Default::default(),
-        state: AppendLog::default().snapshot(),
-    };
-    let bytes = serde_json::to_vec(&image).unwrap();
+    let bytes = empty_image(7);
     let chunk = from(
         1,
         Message::SnapshotChunk {
@@ -495,13 +492,7 @@ fn snapshot_chunk_above_the_message_limit_is_dropped() {
 /// malformed and dropped, even when its bytes alone are a valid image.
 #[test]
 fn snapshot_chunk_running_past_its_total_length_is_dropped() {
-    let image = SnapshotImage::<AppendLog> {
-        upto: 7,
-        log_ticks: 0,
-        sessions: Default::default(),
-        state: AppendLog::default().snapshot(),
-    };
-    let bytes = serde_json::to_vec(&image).unwrap();
+    let bytes = empty_image(7);
     let chunk = |total_len: usize| {
         from(
             1,
@@ -606,16 +597,7 @@ fn new_leader_proposes_past_the_highest_slot_it_knows_chosen() {
 #[test]
 fn candidate_keeps_the_leader_hint_of_another_replica() {
     let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
-    r.step(from(
-        1,
-        Message::Commit {
-            ballot: ballot(1, 1),
-            first_slot: 0,
-            chosen_upto: 0,
-            read_round: 0,
-            promisers: vec![1, 2],
-        },
-    ));
+    r.step(leader_1_announces(0));
     assert_eq!(r.status().leader, Some(1));
     stand(&mut r);
     assert!(!r.status().is_leader);
@@ -655,13 +637,7 @@ fn candidate_retransmits_its_prepare_every_heartbeat_counted_from_standing() {
 /// transfer completes on its own chunks.
 #[test]
 fn snapshot_transfer_restarted_with_another_length_starts_over() {
-    let image = SnapshotImage::<AppendLog> {
-        upto: 7,
-        log_ticks: 0,
-        sessions: Default::default(),
-        state: AppendLog::default().snapshot(),
-    };
-    let bytes = serde_json::to_vec(&image).unwrap();
+    let bytes = empty_image(7);
     let chunk = |offset: usize, total_len: usize, data: &[u8]| {
         from(
             1,
