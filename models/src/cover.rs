@@ -29,6 +29,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use stateright::actor::Network;
 
 use crate::properties::SynodState;
+use crate::reduce::beside_network;
 
 #[derive(Default)]
 struct Visited {
@@ -69,14 +70,7 @@ pub fn representative(s: &SynodState) -> SynodState {
     if !on_search_thread {
         return s.clone();
     }
-    let key = hash(&(
-        &s.actor_states,
-        &s.actor_storages,
-        &s.history,
-        &s.crashed,
-        &s.timers_set,
-        &s.random_choices,
-    ));
+    let key = hash(&beside_network(s));
     let mut network: Vec<u64> = set.iter().map(hash).collect();
     network.sort_unstable();
     VISITED.with(|v| {

@@ -48,6 +48,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod actor;
 pub mod cfg;
 pub mod cover;
+pub mod effect;
 pub mod history;
 pub mod properties;
 pub mod reduce;

@@ -52,11 +52,14 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use stateright::actor::{Actor, ActorModel, ActorModelAction, Envelope, Network, Out};
+use stateright::actor::{
+    Actor, ActorModel, ActorModelAction, Envelope, Id, Network, Out, RandomChoices, Timers,
+};
 use stateright::{Model, Path, Property};
 
-use crate::actor::{Msg, SynodActor, Timer};
+use crate::actor::{Disk, Msg, State, SynodActor, Timer};
 use crate::cfg::ModelCfg;
+use crate::effect::{self, Effect, Lookup};
 use crate::history::History;
 use crate::properties::{self as p, SynodState};
 
@@ -75,6 +78,8 @@ pub struct SynodModel {
     pub system: Arc<ActorSystem>,
     /// Offer only actions that lead somewhere (see [`SynodModel::for_simulation`]).
     enabled_only: bool,
+    /// This model's key in the cache of delivery effects ([`crate::effect`]).
+    id: u64,
 }
 
 impl SynodModel {
@@ -84,6 +89,7 @@ impl SynodModel {
             cfg,
             system: Arc::new(system),
             enabled_only: false,
+            id: effect::new_model_id(),
         }
     }
 
@@ -96,6 +102,11 @@ impl SynodModel {
     pub fn for_simulation(mut self) -> SynodModel {
         self.enabled_only = true;
         self
+    }
+
+    /// Effect lookups for one step ([`crate::effect`]).
+    fn lookup(&self) -> Lookup<'_> {
+        Lookup::new(self.id, &self.system.actors)
     }
 
     fn duplicating(&self) -> bool {
@@ -132,7 +143,34 @@ impl SynodModel {
             .filter(|e| changed[usize::from(e.dst)] || last.is_none_or(|l| !was_sent(l, e)))
             .cloned()
             .collect();
+        let mut lookup = self.lookup();
         while let Some(env) = work.pop() {
+            let i = usize::from(env.dst);
+            if i < self.cfg.servers {
+                // A server's echo, from the cache: the same as stateright's
+                // delivery (the duplicating network keeps the message, the
+                // server stays as it was, and servers' messages touch no
+                // history), without cloning the whole state to find out.
+                if next.crashed[i] {
+                    continue;
+                }
+                let fresh =
+                    lookup.with_effect(env.dst, &next.actor_states[i], env.src, &env.msg, |e| {
+                        match e {
+                            Effect::Steps => Vec::new(),
+                            Effect::Inert(sends) => sends
+                                .iter()
+                                .filter(|e| !was_sent(&next, e))
+                                .cloned()
+                                .collect(),
+                        }
+                    });
+                if let Network::UnorderedDuplicating(set, _) = &mut next.network {
+                    set.extend(fresh.iter().cloned());
+                }
+                work.extend(fresh);
+                continue;
+            }
             if !self.may_echo(&next, &env) {
                 continue;
             }
@@ -179,6 +217,29 @@ impl SynodModel {
         };
         unchanged && !out.is_empty()
     }
+
+    /// Whether delivering `msg` from `src` to `dst` on the duplicating
+    /// network changes nothing in `s`: the receiver is a running server, the
+    /// delivery is inert, and whatever it sends is in flight already. (A
+    /// delivery to a crashed actor is refused by stateright, so it is left
+    /// to it; deliveries to clients touch the history.)
+    fn is_no_op_delivery(
+        &self,
+        lookup: &mut Lookup,
+        s: &SynodState,
+        src: Id,
+        dst: Id,
+        msg: &Msg,
+    ) -> bool {
+        let i = usize::from(dst);
+        if i >= self.cfg.servers || s.crashed[i] {
+            return false;
+        }
+        lookup.with_effect(dst, &s.actor_states[i], src, msg, |e| match e {
+            Effect::Steps => false,
+            Effect::Inert(sends) => sends.iter().all(|env| was_sent(s, env)),
+        })
+    }
 }
 
 fn clear_last_delivered(s: &mut SynodState) {
@@ -204,14 +265,36 @@ fn was_sent(s: &SynodState, e: &Envelope<Msg>) -> bool {
     }
 }
 
+/// Everything in a state but its network: the actors, their storages, the
+/// crashed flags, the timers, the random choices and the history, which is
+/// all the properties read. The reductions keep exactly these ("the same
+/// but the network"); covering compares them; the model tests compare the
+/// sets of them that two searches reach.
+#[derive(PartialEq, Eq, Hash)]
+pub struct BesideNetwork<'a> {
+    actor_states: &'a [Arc<State>],
+    actor_storages: &'a [Option<Disk>],
+    crashed: &'a [bool],
+    timers_set: &'a [Timers<Timer>],
+    random_choices: &'a [RandomChoices<()>],
+    history: &'a History,
+}
+
+/// What `s` holds beside its network.
+pub fn beside_network(s: &SynodState) -> BesideNetwork<'_> {
+    BesideNetwork {
+        actor_states: &s.actor_states,
+        actor_storages: &s.actor_storages,
+        crashed: &s.crashed,
+        timers_set: &s.timers_set,
+        random_choices: &s.random_choices,
+        history: &s.history,
+    }
+}
+
 /// Equal in everything the network does not hold.
 fn same_but_network(a: &SynodState, b: &SynodState) -> bool {
-    a.actor_states == b.actor_states
-        && a.crashed == b.crashed
-        && a.actor_storages == b.actor_storages
-        && a.timers_set == b.timers_set
-        && a.random_choices == b.random_choices
-        && a.history == b.history
+    beside_network(a) == beside_network(b)
 }
 
 impl Model for SynodModel {
@@ -228,6 +311,19 @@ impl Model for SynodModel {
 
     fn actions(&self, state: &SynodState, actions: &mut Vec<Action>) {
         self.system.actions(state, actions);
+        if self.duplicating() {
+            // Drops are covered and no-op deliveries lead nowhere (see the
+            // module's docs and [`crate::effect`]): not offering them saves
+            // the search a clone of the whole state for each.
+            let mut lookup = self.lookup();
+            actions.retain(|a| match a {
+                ActorModelAction::Drop(_) => false,
+                ActorModelAction::Deliver { src, dst, msg } => {
+                    !self.is_no_op_delivery(&mut lookup, state, *src, *dst, msg)
+                }
+                _ => true,
+            });
+        }
         actions.sort();
         if self.enabled_only {
             actions.retain(|a| {

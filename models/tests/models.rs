@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use stateright::{Checker, HasDiscoveries, Model, Path};
 use synod::paxos::Faults;
+use synod_models::reduce::beside_network;
 use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, SAFETY};
 
 /// `SYNOD_MODELS=fast` (set by `.cargo/mutants.toml` for mutation testing)
@@ -283,13 +284,7 @@ where
 
 /// The projection of a state: everything the properties read.
 fn projection(s: &SynodState) -> u64 {
-    fp(&(
-        &s.actor_states,
-        &s.actor_storages,
-        &s.history,
-        &s.crashed,
-        &s.timers_set,
-    ))
+    fp(&beside_network(s))
 }
 
 /// The reductions (echo saturation, covered drops, and covering in a
