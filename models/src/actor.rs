@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 use stateright::actor::{model_timeout, Actor, Id, Out};
 use synod::kv::{Command, KvLimits, KvStore, Response};
@@ -14,18 +15,10 @@ use synod::paxos::{
 };
 
 use crate::cfg::{ModelCfg, Restarts};
+use crate::memo::HashMemo;
 use crate::spec::RegisterOp;
 
-/// What travels on the model's network.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Msg {
-    /// Between replicas.
-    Peer(Message<KvStore>),
-    /// A client's request to a replica.
-    Request(ClientRequest<Command>),
-    /// A replica's reply to a client.
-    Reply(ClientReply<Response>),
-}
+pub use crate::msg::{Msg, Payload};
 
 /// The only timer: one firing is one tick of a replica's clock.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -55,7 +48,7 @@ pub struct Ghost {
 }
 
 /// A server's stable storage (its records, in order) and its ghost.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Disk {
     /// Every record the replica asked to persist since its last wipe.
     pub records: Vec<Record<KvStore>>,
@@ -65,10 +58,25 @@ pub struct Disk {
     pub wiped: bool,
     /// The model's ghost variables.
     pub ghost: Ghost,
+    /// Its hash, once computed (see [`crate::memo`]).
+    memo: HashMemo,
+}
+
+impl Hash for Disk {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let Disk {
+            records,
+            restarts,
+            wiped,
+            ghost,
+            memo,
+        } = self;
+        state.write_u64(memo.hash_of(&(records, restarts, wiped, ghost)));
+    }
 }
 
 /// A running server.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerState {
     /// The real replica.
     pub replica: Replica<KvStore>,
@@ -76,6 +84,20 @@ pub struct ServerState {
     pub disk: Disk,
     /// Ticks this incarnation may still take.
     pub ticks_left: u8,
+    /// Its hash, once computed (see [`crate::memo`]).
+    memo: HashMemo,
+}
+
+impl Hash for ServerState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let ServerState {
+            replica,
+            disk,
+            ticks_left,
+            memo,
+        } = self;
+        state.write_u64(memo.hash_of(&(replica, disk, ticks_left)));
+    }
 }
 
 /// A client's operation in flight.
@@ -266,6 +288,7 @@ impl SynodActor {
             replica,
             disk,
             ticks_left,
+            memo: HashMemo::default(),
         }))
     }
 
@@ -334,11 +357,14 @@ impl SynodActor {
             // The core sends only to members; anything else would be a core
             // bug that the agreement properties do not need to see.
             if to >= 1 && to as usize <= cfg.servers {
-                o.send(server_actor(to), Msg::Peer(message));
+                o.send(server_actor(to), Msg::new(Payload::Peer(message)));
             }
         }
         for reply in ready.replies {
-            o.send(Id::from(reply.client_id as usize), Msg::Reply(reply));
+            o.send(
+                Id::from(reply.client_id as usize),
+                Msg::new(Payload::Reply(reply)),
+            );
         }
     }
 
@@ -349,7 +375,7 @@ impl SynodActor {
             command: p.op.command(),
             read_mode: ReadMode::ReadIndex,
         };
-        o.send(p.server, Msg::Request(request));
+        o.send(p.server, Msg::new(Payload::Request(request)));
     }
 
     /// Client `id`'s `k`-th operation, sent to server `(client + k) mod
@@ -363,11 +389,7 @@ impl SynodActor {
         let p = Pending {
             seq: k as u64 + 1,
             op: RegisterOp::schedule(c, k),
-            server: Id::from(if std::env::var("TO0").is_ok() {
-                0
-            } else {
-                (c + k) % cfg.servers
-            }),
+            server: Id::from((c + k) % cfg.servers),
             retries: 0,
         };
         Self::send_request(id, &p, o);
@@ -457,19 +479,19 @@ impl Actor for SynodActor {
     }
 
     fn on_msg(&self, id: Id, state: &mut Cow<State>, src: Id, msg: Msg, o: &mut Out<Self>) {
-        match (self, msg) {
-            (SynodActor::Server(cfg), Msg::Peer(message)) if usize::from(src) < cfg.servers => {
+        match (self, msg.payload()) {
+            (SynodActor::Server(cfg), Payload::Peer(message)) if usize::from(src) < cfg.servers => {
                 let input = Input::Message {
                     from: node_id(src),
-                    message,
+                    message: message.clone(),
                 };
                 Self::step_server(state, input, false, cfg, o);
             }
-            (SynodActor::Server(cfg), Msg::Request(request)) => {
-                Self::step_server(state, Input::Request(request), false, cfg, o);
+            (SynodActor::Server(cfg), Payload::Request(request)) => {
+                Self::step_server(state, Input::Request(request.clone()), false, cfg, o);
             }
-            (SynodActor::Client(cfg), Msg::Reply(reply)) => {
-                Self::client_reply(cfg, id, state, src, reply, o);
+            (SynodActor::Client(cfg), Payload::Reply(reply)) => {
+                Self::client_reply(cfg, id, state, src, reply.clone(), o);
             }
             _ => {}
         }

@@ -11,7 +11,7 @@ use stateright::actor::{Envelope, Id};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use synod::paxos::Outcome;
 
-use crate::actor::Msg;
+use crate::actor::{Msg, Payload};
 use crate::cfg::ModelCfg;
 use crate::spec::{RegisterOp, RegisterSpec};
 
@@ -41,7 +41,7 @@ impl Default for History {
 
 /// A client's first send of a request is its invocation.
 pub fn record_out(cfg: &ModelCfg, h: &History, env: Envelope<&Msg>) -> Option<History> {
-    let Msg::Request(r) = env.msg else {
+    let Payload::Request(r) = env.msg.payload() else {
         return None;
     };
     if usize::from(env.src) < cfg.servers || h.invoked.get(&env.src).copied() >= Some(r.seq) {
@@ -63,7 +63,7 @@ pub fn record_out(cfg: &ModelCfg, h: &History, env: Envelope<&Msg>) -> Option<Hi
 
 /// An `Ok` reply delivered for the client's operation in flight is its return.
 pub fn record_in(_cfg: &ModelCfg, h: &History, env: Envelope<&Msg>) -> Option<History> {
-    let Msg::Reply(r) = env.msg else {
+    let Payload::Reply(r) = env.msg.payload() else {
         return None;
     };
     let Outcome::Ok(response) = &r.outcome else {

@@ -50,6 +50,8 @@ pub mod cfg;
 pub mod cover;
 pub mod effect;
 pub mod history;
+pub mod memo;
+pub mod msg;
 pub mod properties;
 pub mod reduce;
 pub mod spec;
