@@ -9,18 +9,19 @@
 //! clone is a reference count, a hash is one word, and equality is a
 //! pointer or hash comparison before it is a deep one.
 //!
-//! The hash is SipHash with fixed keys (`DefaultHasher::new`), so it is the
-//! same in every run and thread, as stateright's fingerprints need. The
-//! order (used to sort actions) is the payload's own, so it does not depend
-//! on the hash function.
+//! The hash is [`fixed_hash`], the same in every thread, as stateright's
+//! fingerprints need. The order (used to sort actions) is the payload's
+//! own, so it does not depend on the hash function.
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use synod::kv::{Command, KvStore, Response};
 use synod::paxos::{ClientReply, ClientRequest, Message};
+
+use crate::memo::fixed_hash;
 
 /// What a message says.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,10 +46,8 @@ pub struct Msg(Arc<Shared>);
 impl Msg {
     /// Wraps `payload`, hashing it once.
     pub fn new(payload: Payload) -> Msg {
-        let mut h = DefaultHasher::new();
-        payload.hash(&mut h);
         Msg(Arc::new(Shared {
-            hash: h.finish(),
+            hash: fixed_hash(&payload),
             payload,
         }))
     }
@@ -104,6 +103,7 @@ impl fmt::Debug for Msg {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::hash::DefaultHasher;
     use synod::paxos::Ballot;
 
     fn prepare(round: u64) -> Payload {
