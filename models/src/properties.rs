@@ -96,6 +96,14 @@ pub fn value_chosen(m: &SynodModel, s: &SynodState) -> bool {
     disks(&m.cfg, s).any(|d| d.ghost.learned.values().any(has_client_command))
 }
 
+/// Sometimes: every client completed every operation (so the history the
+/// linearizability property checks has all of them, not only invocations).
+pub fn every_operation_returns(m: &SynodModel, s: &SynodState) -> bool {
+    s.actor_states[m.cfg.servers..]
+        .iter()
+        .all(|c| matches!(&**c, State::Client(c) if c.done == m.cfg.ops_per_client))
+}
+
 /// Sometimes: a leader change happened and a command still commits: a
 /// leader holds a chosen client command, and some server (itself in an
 /// earlier incarnation included) led in a lower ballot before it.

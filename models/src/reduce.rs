@@ -362,6 +362,7 @@ impl Model for SynodModel {
             Property::always(crate::SAFETY[3], p::amnesiac_votes_no_forgotten_ballot),
             Property::always(crate::SAFETY[4], p::servers_start),
             Property::sometimes("value chosen", p::value_chosen),
+            Property::sometimes("every operation returns", p::every_operation_returns),
             Property::sometimes("leader change commits", p::leader_change_commits),
             Property::sometimes("restarted server learns", p::restarted_server_learns),
         ]
