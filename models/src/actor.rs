@@ -135,6 +135,11 @@ pub enum State {
     Failed(String),
     /// A client.
     Client(ClientState),
+    /// A crashed server. What it held in memory is gone: the model forgets
+    /// it at the crash ([`crate::reduce`]), since nothing reads it again (a
+    /// crashed actor receives nothing and has no timers, and a restart
+    /// starts anew from the disk).
+    Down,
 }
 
 /// The one actor type of the model (stateright wants one): servers first,

@@ -181,6 +181,7 @@ fn print_path(
                 );
             }
             State::Failed(why) => println!("    server {}: failed to start: {why}", i + 1),
+            State::Down => println!("    server {}{crashed}: down", i + 1),
             State::Client(c) => println!(
                 "    client {i}: done {} pending {:?} stopped {}",
                 c.done,

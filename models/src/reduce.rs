@@ -37,13 +37,21 @@
 //!   it. A lossy duplicating network is thus checked at the cost of a
 //!   reliable one. (On the other networks a drop is a real loss: a message
 //!   delivered at most once may now never arrive, and it is explored.)
+//! * *Crashed servers forget*: at a crash, the server's state becomes
+//!   [`State::Down`]. stateright keeps a crashed actor's last state, but
+//!   nothing reads it again: a crashed actor receives nothing and has no
+//!   timers, a restart calls `on_start` with the disk alone, and every
+//!   property reads only running servers, disks and clients. So states that
+//!   differ only in what a crashed server last held are bisimilar, and one
+//!   stands for all. This holds on every network. (A server that failed to
+//!   start stays [`State::Failed`], which a property reads.)
 //! * Actions are offered in a fixed order (sorted), so a depth-first search
 //!   is deterministic and a path rebuilt from action indices is the path
 //!   found (stateright's network sets iterate in a per-process random order).
 //!
 //! The other networks (non-duplicating, ordered) consume what they deliver,
 //! so a delivery that only sends is not an echo there; only the action order
-//! is fixed for them.
+//! and the forgetting of crashed servers apply to them.
 //!
 //! A further reduction, covering a state by a visited one with more
 //! messages, needs the search's visited set and so lives beside the
@@ -80,6 +88,8 @@ pub struct SynodModel {
     enabled_only: bool,
     /// This model's key in the cache of delivery effects ([`crate::effect`]).
     id: u64,
+    /// The state of every crashed server, shared.
+    down: Arc<State>,
 }
 
 impl SynodModel {
@@ -90,6 +100,7 @@ impl SynodModel {
             system: Arc::new(system),
             enabled_only: false,
             id: effect::new_model_id(),
+            down: Arc::new(State::Down),
         }
     }
 
@@ -104,6 +115,16 @@ impl SynodModel {
         self
     }
 
+    /// A crashed server's memory is gone: its state becomes [`State::Down`]
+    /// (see the module's docs).
+    fn forget_crashed(&self, s: &mut SynodState) {
+        for i in 0..self.cfg.servers {
+            if s.crashed[i] && matches!(*s.actor_states[i], State::Server(_)) {
+                s.actor_states[i] = Arc::clone(&self.down);
+            }
+        }
+    }
+
     /// Effect lookups for one step ([`crate::effect`]).
     fn lookup(&self) -> Lookup<'_> {
         Lookup::new(self.id, &self.system.actors)
@@ -116,6 +137,7 @@ impl SynodModel {
     /// The reduced form of `next`, reached from `last` (`None` for an
     /// initial state): last-delivered slot cleared, echoes saturated.
     fn reduce(&self, mut next: SynodState, last: Option<&SynodState>) -> SynodState {
+        self.forget_crashed(&mut next);
         if !self.duplicating() {
             return next;
         }
