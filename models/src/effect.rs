@@ -67,8 +67,9 @@ pub fn new_model_id() -> u64 {
     NEXT_MODEL.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The effects of every message seen at one server state.
-type Effects = Rc<RefCell<AHashMap<(Id, Msg), Effect>>>;
+/// The effects of every message seen at one server state, by (receiver,
+/// sender, message).
+type Effects = Rc<RefCell<AHashMap<(Id, Id, Msg), Effect>>>;
 
 #[derive(Default)]
 struct Cache {
@@ -121,7 +122,7 @@ impl<'m> Lookup<'m> {
                 effects
             }
         };
-        let key = (src, msg.clone());
+        let key = (dst, src, msg.clone()); // the receiver too: a state need not name it
         if let Some(effect) = effects.borrow().get(&key) {
             return f(effect);
         }
