@@ -35,11 +35,10 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::rc::Rc;
-
-use ahash::AHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use ahash::AHashMap;
 use stateright::actor::{Actor, Command, Envelope, Id, Out};
 
 use crate::actor::{Msg, State, SynodActor};

@@ -28,13 +28,17 @@
 //! servers ever learn different values for a slot, over ghost copies of every
 //! value each ever learned); always a learned log never changes; always an
 //! amnesiac server votes in no ballot below the promise it forgot; always
-//! every server starts. Sometimes a value is chosen, a leader holds a chosen
-//! client command after another ballot led before it (a leader change), a
-//! restarted server knows a chosen slot.
+//! every server starts. Sometimes a value is chosen, every client completes
+//! every operation, a leader holds a chosen client command after another
+//! ballot led before it (a leader change), a restarted server knows a chosen
+//! slot.
 //!
 //! The checker runs [`SynodModel`]: the actor system wrapped in reductions
-//! for the duplicating network (echo saturation, covered drops) that keep
-//! every reachable actor state, storage and history; see [`reduce`].
+//! (echo saturation and covered drops for the duplicating network, crashed
+//! servers' memory forgotten) that keep every reachable actor state, storage
+//! and history; see [`reduce`]. Each step is made cheaper, never different,
+//! by a cache of what a delivery does to a server ([`effect`]) and by
+//! messages and states that carry their hash ([`msg`], [`memo`]).
 //!
 //! The planted bugs of the core's `faults` feature are switched on through
 //! [`ModelCfg::faults`]; each must produce a counterexample (the teeth tests).

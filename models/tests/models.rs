@@ -465,7 +465,7 @@ fn skipping_adoption_of_the_highest_accepted_breaks_agreement() {
 fn forgetting_promises_on_restart_is_found_by_search() {
     if skipped_when_fast(
         "forgetting_promises_on_restart_is_found_by_search",
-        "399k states, about 20 s",
+        "342k states, about 20 s",
     ) {
         return;
     }
