@@ -13,8 +13,10 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use stateright::actor::Network;
 use stateright::{Checker, HasDiscoveries, Model, Path};
 use synod::paxos::Faults;
+use synod_models::effect::{self, Effect, Lookup};
 use synod_models::reduce::beside_network;
 use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, SAFETY};
 
@@ -407,6 +409,80 @@ impl Model for Starved {
     fn within_boundary(&self, s: &SynodState) -> bool {
         self.0.within_boundary(s)
     }
+}
+
+/// The cache of delivery effects (`effect.rs`) says what stateright's own
+/// step says, for every delivery to a running server in every state of 3
+/// servers and 1 client on the duplicating network: a delivery is inert
+/// exactly when the step changes nothing beside the network, the step's
+/// network is the old one plus the inert delivery's sends, and a no-op
+/// (inert, every send in flight) is exactly a step to the same state.
+#[test]
+fn the_effect_cache_agrees_with_stateright_on_every_delivery() {
+    let m = model(&cfg(3, 1, NetworkKind::UnorderedDuplicating)).expect("valid configuration");
+    let mut lookup = Lookup::new(effect::new_model_id(), &m.system.actors);
+    let (mut inert, mut steps, mut states) = (0, 0, 0);
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut queue: VecDeque<SynodState> = m.init_states().into();
+    let mut actions = Vec::new();
+    while let Some(s) = queue.pop_front() {
+        if !seen.insert(fp(&s)) {
+            continue;
+        }
+        states += 1;
+        let Network::UnorderedDuplicating(set, _) = &s.network else {
+            panic!("not the duplicating network");
+        };
+        for env in set.iter().filter(|e| usize::from(e.dst) < 3) {
+            if s.crashed[usize::from(env.dst)] {
+                continue;
+            }
+            let i = usize::from(env.dst);
+            let sends =
+                lookup.with_effect(
+                    env.dst,
+                    &s.actor_states[i],
+                    env.src,
+                    &env.msg,
+                    |e| match e {
+                        Effect::Steps => None,
+                        Effect::Inert(sends) => Some(sends.clone()),
+                    },
+                );
+            let action = ActorModelAction::Deliver {
+                src: env.src,
+                dst: env.dst,
+                msg: env.msg.clone(),
+            };
+            let mut after = m.system.next_state(&s, action).unwrap_or_else(|| s.clone());
+            if let Network::UnorderedDuplicating(_, last) = &mut after.network {
+                *last = None;
+            }
+            let unchanged = beside_network(&after) == beside_network(&s);
+            assert_eq!(sends.is_some(), unchanged, "{env:?}");
+            match sends {
+                Some(sends) => {
+                    inert += 1;
+                    let mut expected = s.network.clone();
+                    if let Network::UnorderedDuplicating(set, _) = &mut expected {
+                        set.extend(sends);
+                    }
+                    assert_eq!(after.network, expected, "{env:?}");
+                }
+                None => steps += 1,
+            }
+        }
+        m.actions(&s, &mut actions);
+        for a in actions.drain(..) {
+            if let Some(next) = m.next_state(&s, a) {
+                if m.within_boundary(&next) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    assert_eq!(states, 3393);
+    assert!(inert > 1000 && steps > 1000, "inert {inert}, steps {steps}");
 }
 
 // ---- Teeth --------------------------------------------------------------
