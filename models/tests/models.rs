@@ -204,7 +204,7 @@ fn duplicating_lossy_network_with_a_lost_state_restart_is_safe() {
 fn a_leader_change_on_the_duplicating_network_is_safe_and_commits() {
     if skipped_when_fast(
         "a_leader_change_on_the_duplicating_network_is_safe_and_commits",
-        "157,154 states, about 40 s",
+        "157,154 states, about 6 s",
     ) {
         return;
     }
@@ -245,7 +245,7 @@ fn two_clients_on_a_duplicating_lossy_network_with_a_crash_are_safe() {
 fn a_leader_change_with_a_crash_and_a_read_is_safe() {
     if skipped_when_fast(
         "a_leader_change_with_a_crash_and_a_read_is_safe",
-        "1,287,130 states, about 40 s",
+        "1,287,130 states, about 30 s",
     ) {
         return;
     }
