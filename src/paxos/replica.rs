@@ -599,4 +599,33 @@ mod tests {
             );
         }
     }
+
+    /// `splitmix64` is Vigna's SplitMix64 (the generator of Java's
+    /// `SplittableRandom`): its outputs are the reference implementation's,
+    /// for seed 0 and for the seed 1234567 of the usual test vector.
+    #[test]
+    fn splitmix64_matches_the_reference_outputs() {
+        for (seed, expected) in [
+            (
+                0,
+                [
+                    0xE220_A839_7B1D_CDAF,
+                    0x6E78_9E6A_A1B9_65F4,
+                    0x06C4_5D18_8009_454F,
+                ],
+            ),
+            (
+                1_234_567,
+                [
+                    6_457_827_717_110_365_317,
+                    3_203_168_211_198_807_973,
+                    9_817_491_932_198_370_423,
+                ],
+            ),
+        ] {
+            let mut state: u64 = seed;
+            let drawn = [(); 3].map(|_| splitmix64(&mut state));
+            assert_eq!(drawn, expected, "seed {seed}");
+        }
+    }
 }

@@ -2,10 +2,12 @@
 //! mutant of `src/paxos` that the other tests let survive (README, "Mutation
 //! testing"): a limit off by one, a comparison turned round, a check dropped.
 
-use synod::paxos::{Input, Message, Record, Replica, SnapshotImage, StateMachine};
+use synod::paxos::{
+    Input, Message, Outcome, ReadMode, Record, Replica, SnapshotImage, StateMachine,
+};
 use synod::sim::{AppendLog, Lockstep};
 
-use super::rules::{ballot, config, entry, from, stand, write};
+use super::rules::{ballot, config, entry, from, read, stand, write};
 
 /// Replica 1 of 3, leading after its stand and replica 2's empty promise.
 fn leader_1() -> Replica<AppendLog> {
@@ -662,4 +664,154 @@ fn snapshot_transfer_restarted_with_another_length_starts_over() {
         "{ready:?}"
     );
     assert_eq!(r.status().snapshot_upto, 7);
+}
+
+/// A leader whose own acceptor promises a higher ballot (P1b: a prepare of
+/// another replica) stops leading at once, since that acceptor now refuses
+/// its accepts; so does a leader that hears a commit of a higher ballot.
+#[test]
+fn leader_that_promises_or_hears_a_higher_ballot_stops_leading() {
+    let mut r = leader_1();
+    let higher = ballot(r.status().ballot.round + 1, 3);
+    let ready = r.step(from(
+        3,
+        Message::Prepare {
+            ballot: higher,
+            first_slot: 0,
+        },
+    ));
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 3
+                && matches!(m, Message::Promise { ballot, .. } if *ballot == higher)),
+        "{ready:?}"
+    );
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+
+    let mut r = leader_1();
+    let higher = ballot(r.status().ballot.round + 1, 3);
+    r.step(from(
+        3,
+        Message::Commit {
+            ballot: higher,
+            first_slot: 0,
+            chosen_upto: 0,
+            read_round: 0,
+            promisers: vec![2, 3],
+        },
+    ));
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+}
+
+/// A nack that answers the leader's current ballot with a higher promise
+/// says an acceptor promised above it (P1b), so its accepts can no longer
+/// be chosen there: the leader stops leading, points at the replica of that
+/// ballot, and its next ballot is above it.
+#[test]
+fn nack_of_the_current_ballot_with_a_higher_promise_deposes_the_leader() {
+    let mut r = leader_1();
+    let mine = r.status().ballot;
+    let higher = ballot(mine.round + 1, 3);
+    r.step(from(
+        2,
+        Message::Nack {
+            ballot: mine,
+            promised: higher,
+        },
+    ));
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+    assert!(stand(&mut r) > higher);
+}
+
+/// A candidate that gathers no quorum (its prepares or the promises were
+/// lost) stands again, with a higher ballot, once its election timeout has
+/// passed since it stood: at least `election_timeout_ticks`, below twice it.
+#[test]
+fn candidate_without_a_quorum_stands_again_after_its_election_timeout() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let first = stand(&mut r);
+    let base = r.config().election_timeout_ticks;
+    let again = (1..2 * base).find(|_| {
+        r.step(Input::Tick)
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Prepare { ballot, .. } if *ballot > first))
+    });
+    let elapsed = again.expect("it stands again within twice the base timeout");
+    assert!(
+        elapsed >= base,
+        "stood again {elapsed} ticks after standing"
+    );
+}
+
+/// A promise may report up to `4 max_slot_lead` accepted slots, the most
+/// the candidate lets any acceptor hold; a longer list is malformed and does
+/// not count towards the phase-1 quorum.
+#[test]
+fn promise_reporting_more_than_four_slot_leads_is_dropped() {
+    let mut c = config(1);
+    c.window = 4;
+    c.max_slot_lead = 8;
+    let limit = 4 * c.max_slot_lead;
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    let promise = |n: u64| Message::Promise {
+        ballot: b,
+        snapshot_upto: 0,
+        accepted: (0..n).map(|s| (s, ballot(0, 2), entry(s))).collect(),
+    };
+    r.step(from(2, promise(limit + 1)));
+    assert!(!r.status().is_leader, "one slot too many: dropped");
+    r.step(from(3, promise(limit)));
+    assert!(r.status().is_leader, "exactly the limit: counted");
+}
+
+/// Read index: a read is answered only once a quorum has acked its round in
+/// the leader's current ballot. An ack of the same round number from an
+/// earlier ballot of this replica (rounds count again from 1 in each
+/// ballot) confirmed another leadership, and does not serve the read.
+#[test]
+fn read_is_confirmed_only_by_acks_of_the_current_ballot() {
+    let mut r = leader_1();
+    let first = r.status().ballot;
+    r.step(from(
+        3,
+        Message::Nack {
+            ballot: first,
+            promised: ballot(first.round + 1, 3),
+        },
+    ));
+    let second = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: second,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let ready = r.step(Input::Request(read(9, 1, ReadMode::ReadIndex)));
+    assert!(ready.replies.is_empty(), "{ready:?}");
+    let ack = |ballot| {
+        from(
+            2,
+            Message::CommitAck {
+                ballot,
+                read_round: 1,
+            },
+        )
+    };
+    let stale = r.step(ack(first));
+    assert!(stale.replies.is_empty(), "{stale:?}");
+    let ready = r.step(ack(second));
+    assert!(
+        matches!(&ready.replies[..], [reply] if matches!(reply.outcome, Outcome::Ok(_))),
+        "{ready:?}"
+    );
 }
