@@ -815,3 +815,33 @@ fn read_is_confirmed_only_by_acks_of_the_current_ballot() {
         "{ready:?}"
     );
 }
+
+/// A snapshot whose declared total length is exactly `max_snapshot_bytes`
+/// is installed; only a longer one is refused, before any chunk is kept.
+#[test]
+fn snapshot_of_exactly_the_size_limit_is_installed() {
+    let bytes = empty_image(7);
+    let chunk = from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 0,
+            total_len: bytes.len() as u64,
+            data: bytes.clone(),
+        },
+    );
+    let mut small = config(2);
+    small.max_snapshot_bytes = bytes.len() - 1;
+    let mut r = Replica::new(small, AppendLog::default()).unwrap();
+    assert!(r.step(chunk.clone()).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    let mut exact = config(2);
+    exact.max_snapshot_bytes = bytes.len();
+    let mut r = Replica::new(exact, AppendLog::default()).unwrap();
+    r.step(chunk);
+    assert_eq!(
+        r.status().snapshot_upto,
+        7,
+        "a snapshot of exactly the limit"
+    );
+}
