@@ -845,3 +845,55 @@ fn snapshot_of_exactly_the_size_limit_is_installed() {
         "a snapshot of exactly the limit"
     );
 }
+
+/// A promise is recorded when it rises, once per ballot: a repeated prepare
+/// or an accept in the ballot already promised writes no second promise
+/// record (in steady state that would be one extra durable write per
+/// accept); an accept of a higher ballot records its implied promise.
+#[test]
+fn promise_is_recorded_once_per_ballot() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let promises = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .persist
+            .iter()
+            .filter_map(|rec| match rec {
+                Record::Promise { ballot } => Some(*ballot),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let prepare = from(
+        1,
+        Message::Prepare {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+        },
+    );
+    assert_eq!(promises(&r.step(prepare.clone())), vec![ballot(1, 1)]);
+    assert_eq!(promises(&r.step(prepare)), vec![]);
+    let accept = |b: synod::paxos::Ballot, slot| {
+        from(
+            b.node,
+            Message::Accept {
+                ballot: b,
+                slot,
+                entry: entry(slot),
+                chosen_upto: 0,
+            },
+        )
+    };
+    let ready = r.step(accept(ballot(1, 1), 0));
+    assert!(
+        ready
+            .persist
+            .iter()
+            .any(|rec| matches!(rec, Record::Accept { slot: 0, .. })),
+        "{ready:?}"
+    );
+    assert_eq!(promises(&ready), vec![]);
+    assert_eq!(
+        promises(&r.step(accept(ballot(2, 3), 1))),
+        vec![ballot(2, 3)]
+    );
+}
