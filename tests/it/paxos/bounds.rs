@@ -3,7 +3,7 @@
 //! testing"): a limit off by one, a comparison turned round, a check dropped.
 
 use synod::paxos::{
-    Input, Message, Outcome, ReadMode, Record, Replica, SnapshotImage, StateMachine,
+    Config, Input, Message, Outcome, ReadMode, Record, Replica, SnapshotImage, StateMachine,
 };
 use synod::sim::{AppendLog, Lockstep};
 
@@ -11,7 +11,12 @@ use super::rules::{ballot, config, entry, from, read, stand, write};
 
 /// Replica 1 of 3, leading after its stand and replica 2's empty promise.
 fn leader_1() -> Replica<AppendLog> {
-    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    leader_1_with(config(1))
+}
+
+/// Replica 1 of 3 with configuration `c`, leading as in [`leader_1`].
+fn leader_1_with(c: Config) -> Replica<AppendLog> {
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
     let b = stand(&mut r);
     r.step(from(
         2,
@@ -895,5 +900,25 @@ fn promise_is_recorded_once_per_ballot() {
     assert_eq!(
         promises(&r.step(accept(ballot(2, 3), 1))),
         vec![ballot(2, 3)]
+    );
+}
+
+/// Reads waiting for their read-index round count towards
+/// `max_pending_requests` like queued commands: a leader holding as many
+/// unconfirmed reads as the bound answers the next request `Busy`.
+#[test]
+fn waiting_reads_count_towards_the_pending_bound() {
+    let mut c = config(1);
+    c.max_pending_requests = 2;
+    let mut r = leader_1_with(c);
+    for client in [1, 2] {
+        let ready = r.step(Input::Request(read(client, 1, ReadMode::ReadIndex)));
+        assert!(ready.replies.is_empty(), "{ready:?}");
+    }
+    assert_eq!(r.pending_requests(), 2);
+    let ready = r.step(Input::Request(write(3, 1, 3)));
+    assert!(
+        matches!(&ready.replies[..], [reply] if reply.outcome == Outcome::Busy),
+        "{ready:?}"
     );
 }
