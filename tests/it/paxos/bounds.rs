@@ -922,3 +922,35 @@ fn waiting_reads_count_towards_the_pending_bound() {
         "{ready:?}"
     );
 }
+
+/// A snapshot sent in several chunks, in order, is installed once the chunks
+/// cover its whole length, not before: a prefix is held, not parsed (a
+/// prefix that fails to parse must not throw the transfer away).
+#[test]
+fn snapshot_in_chunks_is_installed_once_they_cover_its_length() {
+    let bytes = empty_image(7);
+    let third = bytes.len() / 3;
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let bounds = [0, third, 2 * third, bytes.len()];
+    for (k, w) in bounds.windows(2).enumerate() {
+        let ready = r.step(from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: w[0] as u64,
+                total_len: bytes.len() as u64,
+                data: bytes[w[0]..w[1]].to_vec(),
+            },
+        ));
+        if w[1] < bytes.len() {
+            assert!(ready.persist.is_empty(), "chunk {k}: {ready:?}");
+            assert_eq!(r.status().snapshot_upto, 0);
+        } else {
+            assert!(
+                matches!(&ready.persist[..], [Record::Snapshot(_)]),
+                "{ready:?}"
+            );
+        }
+    }
+    assert_eq!(r.status().snapshot_upto, 7);
+}
