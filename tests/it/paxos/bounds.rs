@@ -954,3 +954,73 @@ fn snapshot_in_chunks_is_installed_once_they_cover_its_length() {
     }
     assert_eq!(r.status().snapshot_upto, 7);
 }
+
+/// P2c (Paxos Made Simple, 2.2): for each slot a new leader proposes the
+/// value of the highest-numbered proposal its phase-1 quorum reports, in
+/// whatever order the reports come (here its own acceptor's, at the higher
+/// ballot, comes before replica 2's, at a lower one).
+#[test]
+fn p2c_new_leader_adopts_the_value_of_the_highest_ballot_reported() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    r.step(from(
+        3,
+        Message::Accept {
+            ballot: ballot(2, 3),
+            slot: 0,
+            entry: entry(23),
+            chosen_upto: 0,
+        },
+    ));
+    let b = stand(&mut r);
+    assert!(b > ballot(2, 3));
+    let ready = r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![(0, ballot(1, 2), entry(12))],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let proposed: Vec<_> = ready
+        .messages
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Accept { slot: 0, entry, .. } => Some(entry.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!proposed.is_empty(), "{ready:?}");
+    assert!(proposed.iter().all(|e| *e == entry(23)), "{proposed:?}");
+}
+
+/// An amnesiac replica's recovery round re-proposes every slot some peer
+/// has not snapshotted, so it must first know every slot below the highest
+/// snapshot its promisers report: below that it catches up (a fetch from
+/// the promiser furthest ahead) instead of leading; at it, it leads.
+#[test]
+fn amnesiac_candidate_leads_only_once_it_knows_what_its_promisers_snapshotted() {
+    let promise = |b, snapshot_upto| Message::Promise {
+        ballot: b,
+        snapshot_upto,
+        accepted: vec![],
+    };
+    let mut level = Replica::amnesiac(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut level);
+    level.step(from(2, promise(b, 0)));
+    level.step(from(3, promise(b, 0)));
+    assert!(level.status().is_leader, "{:?}", level.status());
+
+    let mut behind = Replica::amnesiac(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut behind);
+    behind.step(from(2, promise(b, 0)));
+    let ready = behind.step(from(3, promise(b, 5)));
+    assert!(!behind.status().is_leader, "{:?}", behind.status());
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 3 && matches!(m, Message::Fetch { from_slot: 0 })),
+        "{ready:?}"
+    );
+}
