@@ -1024,3 +1024,35 @@ fn amnesiac_candidate_leads_only_once_it_knows_what_its_promisers_snapshotted() 
         "{ready:?}"
     );
 }
+
+/// Paxos Made Live's amnesia rule (`end_amnesia_if_recovered`): a wiped
+/// replica votes again only once every slot its peers still hold has been
+/// accepted again in its recovery ballot by a quorum of the others; with
+/// nothing to re-propose, as soon as it leads.
+#[test]
+fn amnesiac_leader_votes_again_once_its_recovery_slots_are_chosen() {
+    let promise = |b, accepted| Message::Promise {
+        ballot: b,
+        snapshot_upto: 0,
+        accepted,
+    };
+    let mut empty = Replica::amnesiac(config(3), AppendLog::default()).unwrap();
+    let b = stand(&mut empty);
+    empty.step(from(1, promise(b, vec![])));
+    empty.step(from(2, promise(b, vec![])));
+    assert!(empty.status().is_leader && empty.status().voting);
+
+    let mut r = Replica::amnesiac(config(3), AppendLog::default()).unwrap();
+    r.step(leader_1_announces(0));
+    let b = stand(&mut r);
+    let held = vec![(0, ballot(1, 1), entry(5))];
+    r.step(from(1, promise(b, held.clone())));
+    r.step(from(2, promise(b, held)));
+    assert!(r.status().is_leader && !r.status().voting);
+    let accepted = Message::Accepted { ballot: b, slot: 0 };
+    r.step(from(1, accepted.clone()));
+    assert!(!r.status().voting, "one acceptance of the two needed");
+    r.step(from(2, accepted));
+    assert_eq!(r.status().chosen_upto, 1);
+    assert!(r.status().voting);
+}
