@@ -599,4 +599,61 @@ mod tests {
             );
         }
     }
+
+    /// Different replicas draw their timeouts independently (Raft section
+    /// 5.2: randomized timeouts keep candidates from standing together): at
+    /// the same tick two replicas draw the same timeout about as often as
+    /// chance, one tick in `base`, here at most one in five.
+    #[test]
+    fn replicas_draw_their_election_timeouts_independently() {
+        let ticks = 200;
+        let draws = |id| {
+            let config = Config::new(id, [1, 2, 3]).unwrap();
+            let mut r = Replica::new(config, AppendLog::default()).unwrap();
+            (0..ticks)
+                .map(|t| {
+                    r.ticks = t;
+                    r.reset_election_timer();
+                    r.election_timeout_ticks
+                })
+                .collect::<Vec<u64>>()
+        };
+        for (a, b) in [(1, 2), (1, 3), (2, 3)] {
+            let (da, db) = (draws(a), draws(b));
+            let same = da.iter().zip(&db).filter(|(x, y)| x == y).count() as u64;
+            assert!(
+                same <= ticks / 5,
+                "replicas {a} and {b} drew the same timeout at {same} of {ticks} ticks"
+            );
+        }
+    }
+
+    /// `splitmix64` is Vigna's SplitMix64 (the generator of Java's
+    /// `SplittableRandom`): its outputs are the reference implementation's,
+    /// for seed 0 and for the seed 1234567 of the usual test vector.
+    #[test]
+    fn splitmix64_matches_the_reference_outputs() {
+        for (seed, expected) in [
+            (
+                0,
+                [
+                    0xE220_A839_7B1D_CDAF,
+                    0x6E78_9E6A_A1B9_65F4,
+                    0x06C4_5D18_8009_454F,
+                ],
+            ),
+            (
+                1_234_567,
+                [
+                    6_457_827_717_110_365_317,
+                    3_203_168_211_198_807_973,
+                    9_817_491_932_198_370_423,
+                ],
+            ),
+        ] {
+            let mut state: u64 = seed;
+            let drawn = [(); 3].map(|_| splitmix64(&mut state));
+            assert_eq!(drawn, expected, "seed {seed}");
+        }
+    }
 }

@@ -199,6 +199,26 @@ mod tests {
         assert!(s.is_consistent());
     }
 
+    /// A session used again (a new request or a retry) is as recent as that
+    /// use: the eviction of a full table and the expiry both go by the last
+    /// use, not by when the session began.
+    #[test]
+    fn reused_session_counts_as_recently_used() {
+        let mut s = Sessions::default();
+        s.apply(1, 1, 10, 2, || 0u8);
+        s.apply(2, 1, 20, 2, || 0u8);
+        s.apply(1, 2, 30, 2, || 0u8);
+        assert!(s.is_consistent());
+        s.apply(3, 1, 40, 2, || 0u8);
+        assert!(s.cached(1, 2).is_some(), "client 1 was used last at 30");
+        assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
+        s.apply(1, 2, 50, 2, || 0u8);
+        s.expire(145, 100);
+        assert!(s.cached(1, 2).is_some(), "a retry at 50 is a use");
+        assert!(s.cached(3, 1).is_none());
+        assert!(s.is_consistent());
+    }
+
     /// The check the tests above lean on must itself see a broken LRU index:
     /// an entry lost, an entry too many, or a stale time for a session.
     #[test]

@@ -2,14 +2,21 @@
 //! mutant of `src/paxos` that the other tests let survive (README, "Mutation
 //! testing"): a limit off by one, a comparison turned round, a check dropped.
 
-use synod::paxos::{Input, Message, Record, Replica, SnapshotImage, StateMachine};
+use synod::paxos::{
+    Config, Input, Message, Outcome, ReadMode, Record, Replica, SnapshotImage, StateMachine,
+};
 use synod::sim::{AppendLog, Lockstep};
 
-use super::rules::{ballot, config, entry, from, stand, write};
+use super::rules::{ballot, config, entry, from, read, stand, write};
 
 /// Replica 1 of 3, leading after its stand and replica 2's empty promise.
 fn leader_1() -> Replica<AppendLog> {
-    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    leader_1_with(config(1))
+}
+
+/// Replica 1 of 3 with configuration `c`, leading as in [`leader_1`].
+fn leader_1_with(c: Config) -> Replica<AppendLog> {
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
     let b = stand(&mut r);
     r.step(from(
         2,
@@ -662,4 +669,390 @@ fn snapshot_transfer_restarted_with_another_length_starts_over() {
         "{ready:?}"
     );
     assert_eq!(r.status().snapshot_upto, 7);
+}
+
+/// A leader whose own acceptor promises a higher ballot (P1b: a prepare of
+/// another replica) stops leading at once, since that acceptor now refuses
+/// its accepts; so does a leader that hears a commit of a higher ballot.
+#[test]
+fn leader_that_promises_or_hears_a_higher_ballot_stops_leading() {
+    let mut r = leader_1();
+    let higher = ballot(r.status().ballot.round + 1, 3);
+    let ready = r.step(from(
+        3,
+        Message::Prepare {
+            ballot: higher,
+            first_slot: 0,
+        },
+    ));
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 3
+                && matches!(m, Message::Promise { ballot, .. } if *ballot == higher)),
+        "{ready:?}"
+    );
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+
+    let mut r = leader_1();
+    let higher = ballot(r.status().ballot.round + 1, 3);
+    r.step(from(
+        3,
+        Message::Commit {
+            ballot: higher,
+            first_slot: 0,
+            chosen_upto: 0,
+            read_round: 0,
+            promisers: vec![2, 3],
+        },
+    ));
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+}
+
+/// A nack that answers the leader's current ballot with a higher promise
+/// says an acceptor promised above it (P1b), so its accepts can no longer
+/// be chosen there: the leader stops leading, points at the replica of that
+/// ballot, and its next ballot is above it.
+#[test]
+fn nack_of_the_current_ballot_with_a_higher_promise_deposes_the_leader() {
+    let mut r = leader_1();
+    let mine = r.status().ballot;
+    let higher = ballot(mine.round + 1, 3);
+    r.step(from(
+        2,
+        Message::Nack {
+            ballot: mine,
+            promised: higher,
+        },
+    ));
+    assert!(!r.status().is_leader, "{:?}", r.status());
+    assert_eq!(r.status().leader, Some(3));
+    assert!(stand(&mut r) > higher);
+}
+
+/// A candidate that gathers no quorum (its prepares or the promises were
+/// lost) stands again, with a higher ballot, once its election timeout has
+/// passed since it stood: at least `election_timeout_ticks`, below twice it.
+#[test]
+fn candidate_without_a_quorum_stands_again_after_its_election_timeout() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    let first = stand(&mut r);
+    let base = r.config().election_timeout_ticks;
+    let again = (1..2 * base).find(|_| {
+        r.step(Input::Tick)
+            .messages
+            .iter()
+            .any(|(_, m)| matches!(m, Message::Prepare { ballot, .. } if *ballot > first))
+    });
+    let elapsed = again.expect("it stands again within twice the base timeout");
+    assert!(
+        elapsed >= base,
+        "stood again {elapsed} ticks after standing"
+    );
+}
+
+/// A promise may report up to `4 max_slot_lead` accepted slots, the most
+/// the candidate lets any acceptor hold; a longer list is malformed and does
+/// not count towards the phase-1 quorum.
+#[test]
+fn promise_reporting_more_than_four_slot_leads_is_dropped() {
+    let mut c = config(1);
+    c.window = 4;
+    c.max_slot_lead = 8;
+    let limit = 4 * c.max_slot_lead;
+    let mut r = Replica::new(c, AppendLog::default()).unwrap();
+    let b = stand(&mut r);
+    let promise = |n: u64| Message::Promise {
+        ballot: b,
+        snapshot_upto: 0,
+        accepted: (0..n).map(|s| (s, ballot(0, 2), entry(s))).collect(),
+    };
+    r.step(from(2, promise(limit + 1)));
+    assert!(!r.status().is_leader, "one slot too many: dropped");
+    r.step(from(3, promise(limit)));
+    assert!(r.status().is_leader, "exactly the limit: counted");
+}
+
+/// Read index: a read is answered only once a quorum has acked its round in
+/// the leader's current ballot. An ack of the same round number from an
+/// earlier ballot of this replica (rounds count again from 1 in each
+/// ballot) confirmed another leadership, and does not serve the read.
+#[test]
+fn read_is_confirmed_only_by_acks_of_the_current_ballot() {
+    let mut r = leader_1();
+    let first = r.status().ballot;
+    r.step(from(
+        3,
+        Message::Nack {
+            ballot: first,
+            promised: ballot(first.round + 1, 3),
+        },
+    ));
+    let second = stand(&mut r);
+    r.step(from(
+        2,
+        Message::Promise {
+            ballot: second,
+            snapshot_upto: 0,
+            accepted: vec![],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let ready = r.step(Input::Request(read(9, 1, ReadMode::ReadIndex)));
+    assert!(ready.replies.is_empty(), "{ready:?}");
+    let ack = |ballot| {
+        from(
+            2,
+            Message::CommitAck {
+                ballot,
+                read_round: 1,
+            },
+        )
+    };
+    let stale = r.step(ack(first));
+    assert!(stale.replies.is_empty(), "{stale:?}");
+    let ready = r.step(ack(second));
+    assert!(
+        matches!(&ready.replies[..], [reply] if matches!(reply.outcome, Outcome::Ok(_))),
+        "{ready:?}"
+    );
+}
+
+/// A snapshot whose declared total length is exactly `max_snapshot_bytes`
+/// is installed; only a longer one is refused, before any chunk is kept.
+#[test]
+fn snapshot_of_exactly_the_size_limit_is_installed() {
+    let bytes = empty_image(7);
+    let chunk = from(
+        1,
+        Message::SnapshotChunk {
+            upto: 7,
+            offset: 0,
+            total_len: bytes.len() as u64,
+            data: bytes.clone(),
+        },
+    );
+    let mut small = config(2);
+    small.max_snapshot_bytes = bytes.len() - 1;
+    let mut r = Replica::new(small, AppendLog::default()).unwrap();
+    assert!(r.step(chunk.clone()).persist.is_empty());
+    assert_eq!(r.status().snapshot_upto, 0);
+    let mut exact = config(2);
+    exact.max_snapshot_bytes = bytes.len();
+    let mut r = Replica::new(exact, AppendLog::default()).unwrap();
+    r.step(chunk);
+    assert_eq!(
+        r.status().snapshot_upto,
+        7,
+        "a snapshot of exactly the limit"
+    );
+}
+
+/// A promise is recorded when it rises, once per ballot: a repeated prepare
+/// or an accept in the ballot already promised writes no second promise
+/// record (in steady state that would be one extra durable write per
+/// accept); an accept of a higher ballot records its implied promise.
+#[test]
+fn promise_is_recorded_once_per_ballot() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let promises = |ready: &synod::paxos::Ready<AppendLog>| {
+        ready
+            .persist
+            .iter()
+            .filter_map(|rec| match rec {
+                Record::Promise { ballot } => Some(*ballot),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let prepare = from(
+        1,
+        Message::Prepare {
+            ballot: ballot(1, 1),
+            first_slot: 0,
+        },
+    );
+    assert_eq!(promises(&r.step(prepare.clone())), vec![ballot(1, 1)]);
+    assert_eq!(promises(&r.step(prepare)), vec![]);
+    let accept = |b: synod::paxos::Ballot, slot| {
+        from(
+            b.node,
+            Message::Accept {
+                ballot: b,
+                slot,
+                entry: entry(slot),
+                chosen_upto: 0,
+            },
+        )
+    };
+    let ready = r.step(accept(ballot(1, 1), 0));
+    assert!(
+        ready
+            .persist
+            .iter()
+            .any(|rec| matches!(rec, Record::Accept { slot: 0, .. })),
+        "{ready:?}"
+    );
+    assert_eq!(promises(&ready), vec![]);
+    assert_eq!(
+        promises(&r.step(accept(ballot(2, 3), 1))),
+        vec![ballot(2, 3)]
+    );
+}
+
+/// Reads waiting for their read-index round count towards
+/// `max_pending_requests` like queued commands: a leader holding as many
+/// unconfirmed reads as the bound answers the next request `Busy`.
+#[test]
+fn waiting_reads_count_towards_the_pending_bound() {
+    let mut c = config(1);
+    c.max_pending_requests = 2;
+    let mut r = leader_1_with(c);
+    for client in [1, 2] {
+        let ready = r.step(Input::Request(read(client, 1, ReadMode::ReadIndex)));
+        assert!(ready.replies.is_empty(), "{ready:?}");
+    }
+    assert_eq!(r.pending_requests(), 2);
+    let ready = r.step(Input::Request(write(3, 1, 3)));
+    assert!(
+        matches!(&ready.replies[..], [reply] if reply.outcome == Outcome::Busy),
+        "{ready:?}"
+    );
+}
+
+/// A snapshot sent in several chunks, in order, is installed once the chunks
+/// cover its whole length, not before: a prefix is held, not parsed (a
+/// prefix that fails to parse must not throw the transfer away).
+#[test]
+fn snapshot_in_chunks_is_installed_once_they_cover_its_length() {
+    let bytes = empty_image(7);
+    let third = bytes.len() / 3;
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    let bounds = [0, third, 2 * third, bytes.len()];
+    for (k, w) in bounds.windows(2).enumerate() {
+        let ready = r.step(from(
+            1,
+            Message::SnapshotChunk {
+                upto: 7,
+                offset: w[0] as u64,
+                total_len: bytes.len() as u64,
+                data: bytes[w[0]..w[1]].to_vec(),
+            },
+        ));
+        if w[1] < bytes.len() {
+            assert!(ready.persist.is_empty(), "chunk {k}: {ready:?}");
+            assert_eq!(r.status().snapshot_upto, 0);
+        } else {
+            assert!(
+                matches!(&ready.persist[..], [Record::Snapshot(_)]),
+                "{ready:?}"
+            );
+        }
+    }
+    assert_eq!(r.status().snapshot_upto, 7);
+}
+
+/// P2c (Paxos Made Simple, 2.2): for each slot a new leader proposes the
+/// value of the highest-numbered proposal its phase-1 quorum reports, in
+/// whatever order the reports come (here its own acceptor's, at the higher
+/// ballot, comes before replica 2's, at a lower one).
+#[test]
+fn p2c_new_leader_adopts_the_value_of_the_highest_ballot_reported() {
+    let mut r = Replica::new(config(1), AppendLog::default()).unwrap();
+    r.step(from(
+        3,
+        Message::Accept {
+            ballot: ballot(2, 3),
+            slot: 0,
+            entry: entry(23),
+            chosen_upto: 0,
+        },
+    ));
+    let b = stand(&mut r);
+    assert!(b > ballot(2, 3));
+    let ready = r.step(from(
+        2,
+        Message::Promise {
+            ballot: b,
+            snapshot_upto: 0,
+            accepted: vec![(0, ballot(1, 2), entry(12))],
+        },
+    ));
+    assert!(r.status().is_leader);
+    let proposed: Vec<_> = ready
+        .messages
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Accept { slot: 0, entry, .. } => Some(entry.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!proposed.is_empty(), "{ready:?}");
+    assert!(proposed.iter().all(|e| *e == entry(23)), "{proposed:?}");
+}
+
+/// An amnesiac replica's recovery round re-proposes every slot some peer
+/// has not snapshotted, so it must first know every slot below the highest
+/// snapshot its promisers report: below that it catches up (a fetch from
+/// the promiser furthest ahead) instead of leading; at it, it leads.
+#[test]
+fn amnesiac_candidate_leads_only_once_it_knows_what_its_promisers_snapshotted() {
+    let promise = |b, snapshot_upto| Message::Promise {
+        ballot: b,
+        snapshot_upto,
+        accepted: vec![],
+    };
+    let mut level = Replica::amnesiac(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut level);
+    level.step(from(2, promise(b, 0)));
+    level.step(from(3, promise(b, 0)));
+    assert!(level.status().is_leader, "{:?}", level.status());
+
+    let mut behind = Replica::amnesiac(config(1), AppendLog::default()).unwrap();
+    let b = stand(&mut behind);
+    behind.step(from(2, promise(b, 0)));
+    let ready = behind.step(from(3, promise(b, 5)));
+    assert!(!behind.status().is_leader, "{:?}", behind.status());
+    assert!(
+        ready
+            .messages
+            .iter()
+            .any(|(to, m)| *to == 3 && matches!(m, Message::Fetch { from_slot: 0 })),
+        "{ready:?}"
+    );
+}
+
+/// Paxos Made Live's amnesia rule (`end_amnesia_if_recovered`): a wiped
+/// replica votes again only once every slot its peers still hold has been
+/// accepted again in its recovery ballot by a quorum of the others; with
+/// nothing to re-propose, as soon as it leads.
+#[test]
+fn amnesiac_leader_votes_again_once_its_recovery_slots_are_chosen() {
+    let promise = |b, accepted| Message::Promise {
+        ballot: b,
+        snapshot_upto: 0,
+        accepted,
+    };
+    let mut empty = Replica::amnesiac(config(3), AppendLog::default()).unwrap();
+    let b = stand(&mut empty);
+    empty.step(from(1, promise(b, vec![])));
+    empty.step(from(2, promise(b, vec![])));
+    assert!(empty.status().is_leader && empty.status().voting);
+
+    let mut r = Replica::amnesiac(config(3), AppendLog::default()).unwrap();
+    r.step(leader_1_announces(0));
+    let b = stand(&mut r);
+    let held = vec![(0, ballot(1, 1), entry(5))];
+    r.step(from(1, promise(b, held.clone())));
+    r.step(from(2, promise(b, held)));
+    assert!(r.status().is_leader && !r.status().voting);
+    let accepted = Message::Accepted { ballot: b, slot: 0 };
+    r.step(from(1, accepted.clone()));
+    assert!(!r.status().voting, "one acceptance of the two needed");
+    r.step(from(2, accepted));
+    assert_eq!(r.status().chosen_upto, 1);
+    assert!(r.status().voting);
 }
