@@ -469,10 +469,11 @@ fn full_learn_batch_while_lagging_fetches_the_rest_at_once() {
     assert_eq!(r.status().chosen_upto, 5);
 }
 
-/// A snapshot chunk larger than `max_message_bytes` is dropped, even when it
-/// alone would complete a valid snapshot: no correct sender makes one.
-#[test]
-fn snapshot_chunk_above_the_message_limit_is_dropped() {
+/// Offers a whole snapshot at slot 7 in one chunk to a replica whose limit
+/// (set by `limit`) is one byte short of its size, which must drop it and
+/// keep nothing, and to one whose limit is exactly its size, which must
+/// install it.
+fn one_chunk_snapshot_needs_exactly(limit: impl Fn(&mut Config, usize)) {
     let bytes = empty_image(7);
     let chunk = from(
         1,
@@ -483,16 +484,27 @@ fn snapshot_chunk_above_the_message_limit_is_dropped() {
             data: bytes.clone(),
         },
     );
-    let mut small = config(2);
-    small.max_message_bytes = bytes.len() - 1;
-    let mut r = Replica::new(small, AppendLog::default()).unwrap();
+    let mut short = config(2);
+    limit(&mut short, bytes.len() - 1);
+    let mut r = Replica::new(short, AppendLog::default()).unwrap();
     assert!(r.step(chunk.clone()).persist.is_empty());
     assert_eq!(r.status().snapshot_upto, 0);
     let mut exact = config(2);
-    exact.max_message_bytes = bytes.len();
+    limit(&mut exact, bytes.len());
     let mut r = Replica::new(exact, AppendLog::default()).unwrap();
     r.step(chunk);
-    assert_eq!(r.status().snapshot_upto, 7, "a chunk of exactly the limit");
+    assert_eq!(
+        r.status().snapshot_upto,
+        7,
+        "a snapshot of exactly the limit"
+    );
+}
+
+/// A snapshot chunk larger than `max_message_bytes` is dropped, even when it
+/// alone would complete a valid snapshot: no correct sender makes one.
+#[test]
+fn snapshot_chunk_above_the_message_limit_is_dropped() {
+    one_chunk_snapshot_needs_exactly(|c, n| c.max_message_bytes = n);
 }
 
 /// A snapshot chunk that runs past the total length its sender declared is
@@ -825,30 +837,7 @@ fn read_is_confirmed_only_by_acks_of_the_current_ballot() {
 /// is installed; only a longer one is refused, before any chunk is kept.
 #[test]
 fn snapshot_of_exactly_the_size_limit_is_installed() {
-    let bytes = empty_image(7);
-    let chunk = from(
-        1,
-        Message::SnapshotChunk {
-            upto: 7,
-            offset: 0,
-            total_len: bytes.len() as u64,
-            data: bytes.clone(),
-        },
-    );
-    let mut small = config(2);
-    small.max_snapshot_bytes = bytes.len() - 1;
-    let mut r = Replica::new(small, AppendLog::default()).unwrap();
-    assert!(r.step(chunk.clone()).persist.is_empty());
-    assert_eq!(r.status().snapshot_upto, 0);
-    let mut exact = config(2);
-    exact.max_snapshot_bytes = bytes.len();
-    let mut r = Replica::new(exact, AppendLog::default()).unwrap();
-    r.step(chunk);
-    assert_eq!(
-        r.status().snapshot_upto,
-        7,
-        "a snapshot of exactly the limit"
-    );
+    one_chunk_snapshot_needs_exactly(|c, n| c.max_snapshot_bytes = n);
 }
 
 /// A promise is recorded when it rises, once per ballot: a repeated prepare
