@@ -57,6 +57,15 @@ fn empty_image(upto: u64) -> Vec<u8> {
     serde_json::to_vec(&image).unwrap()
 }
 
+/// Asserts that `ready` installs a snapshot: its one record to persist is
+/// the snapshot.
+fn assert_installs_snapshot(ready: &synod::paxos::Ready<AppendLog>) {
+    assert!(
+        matches!(&ready.persist[..], [Record::Snapshot(_)]),
+        "{ready:?}"
+    );
+}
+
 /// A commit whose promiser list names every member is well formed: a leader
 /// whose phase-1 quorum is the whole cluster (Flexible Paxos with
 /// `phase1 = members`) sends exactly that. Only a longer list is malformed.
@@ -220,10 +229,7 @@ fn snapshot_whose_image_disagrees_with_its_chunks_is_dropped() {
     assert_eq!(r.status().snapshot_upto, 0);
     // The same image under its own `upto` is installed (the bytes are good).
     let ready = r.step(chunk(7));
-    assert!(
-        matches!(&ready.persist[..], [Record::Snapshot(_)]),
-        "{ready:?}"
-    );
+    assert_installs_snapshot(&ready);
     assert_eq!(r.status().snapshot_upto, 7);
 }
 
@@ -676,10 +682,7 @@ fn snapshot_transfer_restarted_with_another_length_starts_over() {
     r.step(chunk(4, bytes.len(), &bytes[4..]));
     assert_eq!(r.status().snapshot_upto, 0);
     let ready = r.step(chunk(0, bytes.len(), &bytes[..4]));
-    assert!(
-        matches!(&ready.persist[..], [Record::Snapshot(_)]),
-        "{ready:?}"
-    );
+    assert_installs_snapshot(&ready);
     assert_eq!(r.status().snapshot_upto, 7);
 }
 
@@ -935,10 +938,7 @@ fn snapshot_in_chunks_is_installed_once_they_cover_its_length() {
             assert!(ready.persist.is_empty(), "chunk {k}: {ready:?}");
             assert_eq!(r.status().snapshot_upto, 0);
         } else {
-            assert!(
-                matches!(&ready.persist[..], [Record::Snapshot(_)]),
-                "{ready:?}"
-            );
+            assert_installs_snapshot(&ready);
         }
     }
     assert_eq!(r.status().snapshot_upto, 7);
