@@ -173,20 +173,11 @@ impl SynodModel {
                 // delivery (the duplicating network keeps the message, the
                 // server stays as it was, and servers' messages touch no
                 // history), without cloning the whole state to find out.
-                if next.crashed[i] {
+                let Some(fresh) =
+                    self.inert_sends_unsent(&mut lookup, &next, env.src, env.dst, &env.msg)
+                else {
                     continue;
-                }
-                let fresh =
-                    lookup.with_effect(env.dst, &next.actor_states[i], env.src, &env.msg, |e| {
-                        match e {
-                            Effect::Steps => Vec::new(),
-                            Effect::Inert(sends) => sends
-                                .iter()
-                                .filter(|e| !was_sent(&next, e))
-                                .cloned()
-                                .collect(),
-                        }
-                    });
+                };
                 if let Network::UnorderedDuplicating(set, _) = &mut next.network {
                     set.extend(fresh.iter().cloned());
                 }
@@ -240,26 +231,33 @@ impl SynodModel {
         unchanged && !out.is_empty()
     }
 
-    /// Whether delivering `msg` from `src` to `dst` on the duplicating
-    /// network changes nothing in `s`: the receiver is a running server, the
-    /// delivery is inert, and whatever it sends is in flight already. (A
-    /// delivery to a crashed actor is refused by stateright, so it is left
-    /// to it; deliveries to clients touch the history.)
-    fn is_no_op_delivery(
+    /// For a delivery of `msg` from `src` to a running server `dst` in `s`
+    /// that is inert ([`crate::effect`]): the sends it makes that are not
+    /// in flight yet. `None` if it steps the server, or `dst` is a client
+    /// (whose deliveries touch the history) or crashed (stateright refuses
+    /// those). On the duplicating network, `Some` of nothing is a delivery
+    /// that changes nothing, and `Some` of more is an echo.
+    fn inert_sends_unsent(
         &self,
         lookup: &mut Lookup,
         s: &SynodState,
         src: Id,
         dst: Id,
         msg: &Msg,
-    ) -> bool {
+    ) -> Option<Vec<Envelope<Msg>>> {
         let i = usize::from(dst);
         if i >= self.cfg.servers || s.crashed[i] {
-            return false;
+            return None;
         }
         lookup.with_effect(dst, &s.actor_states[i], src, msg, |e| match e {
-            Effect::Steps => false,
-            Effect::Inert(sends) => sends.iter().all(|env| was_sent(s, env)),
+            Effect::Steps => None,
+            Effect::Inert(sends) => Some(
+                sends
+                    .iter()
+                    .filter(|env| !was_sent(s, env))
+                    .cloned()
+                    .collect(),
+            ),
         })
     }
 }
@@ -340,9 +338,9 @@ impl Model for SynodModel {
             let mut lookup = self.lookup();
             actions.retain(|a| match a {
                 ActorModelAction::Drop(_) => false,
-                ActorModelAction::Deliver { src, dst, msg } => {
-                    !self.is_no_op_delivery(&mut lookup, state, *src, *dst, msg)
-                }
+                ActorModelAction::Deliver { src, dst, msg } => !self
+                    .inert_sends_unsent(&mut lookup, state, *src, *dst, msg)
+                    .is_some_and(|unsent| unsent.is_empty()),
                 _ => true,
             });
         }
