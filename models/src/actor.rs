@@ -269,6 +269,10 @@ impl SynodActor {
                         disk.ghost.forgotten_promise = forgotten;
                         disk.records.clear();
                         disk.wiped = true;
+                        // Every amnesiac start gets a seed of its own: the
+                        // nonce of its recovery prepares (`Replica::amnesiac`).
+                        let mut config = config;
+                        config.seed = config.seed.wrapping_add(u64::from(disk.restarts) << 32);
                         match Replica::amnesiac(config, initial_store()) {
                             Ok(r) => (r, disk),
                             Err(e) => return State::Failed(format!("server {id} amnesiac: {e}")),
@@ -438,7 +442,10 @@ impl SynodActor {
                 let next = Id::from((usize::from(src) + 1) % cfg.servers);
                 Self::retry(cfg, id, &mut c, &mut p, next, o);
             }
-            Outcome::Unknown { .. } | Outcome::SessionStale => {
+            Outcome::Unknown { .. }
+            | Outcome::SessionStale
+            | Outcome::SessionExpired
+            | Outcome::SeqReused => {
                 c.stopped = true;
             }
         }

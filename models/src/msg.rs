@@ -110,6 +110,7 @@ mod tests {
         Payload::Peer(Message::Prepare {
             ballot: Ballot { round, node: 1 },
             first_slot: 0,
+            recovery: None,
         })
     }
 

@@ -61,13 +61,21 @@ impl<S: StateMachine> Replica<S> {
         from: NodeId,
         ballot: Ballot,
         first_slot: Slot,
+        recovery: Option<u64>,
         out: &mut Out<S>,
     ) {
         self.note_ballot(ballot);
         if self.amnesia.is_some() {
             return; // an amnesiac acceptor promises nothing
         }
-        if ballot < self.promised {
+        // An amnesiac proposer may have stood with this very ballot before it
+        // lost its records: promise its recovery ballot only strictly above
+        // our promise, so no ballot is led by two incarnations.
+        let refused = match recovery {
+            Some(_) => ballot <= self.promised,
+            None => ballot < self.promised,
+        };
+        if refused {
             self.send(
                 from,
                 Message::Nack {
@@ -94,6 +102,7 @@ impl<S: StateMachine> Replica<S> {
             from,
             Message::Promise {
                 ballot,
+                recovery,
                 snapshot_upto: self.snapshot_upto,
                 accepted,
             },
@@ -129,7 +138,7 @@ impl<S: StateMachine> Replica<S> {
         let floor = self.chosen_upto.max(self.snapshot_upto);
         if self.is_voting()
             && slot >= self.snapshot_upto
-            && slot < floor + self.config.max_slot_lead
+            && slot < floor.saturating_add(self.config.max_slot_lead)
         {
             // P1a: ballot >= promised, so this acceptor may accept it. The
             // implied promise gets its own record: the accept record may be

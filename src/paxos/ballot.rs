@@ -26,12 +26,15 @@ impl Ballot {
     /// The ballot below every real one: nothing has been promised yet.
     pub const ZERO: Ballot = Ballot { round: 0, node: 0 };
 
-    /// The smallest ballot owned by `node` that is above `self`.
-    pub fn next_for(self, node: NodeId) -> Ballot {
-        Ballot {
-            round: self.round.saturating_add(1),
+    /// The smallest ballot owned by `node` whose round is above `self`'s, or
+    /// `None` once the rounds are used up: a ballot is never handed out twice
+    /// (Paxos Made Simple, section 2.2: distinct proposals have distinct
+    /// numbers), so the last round is not reused.
+    pub fn next_for(self, node: NodeId) -> Option<Ballot> {
+        Some(Ballot {
+            round: self.round.checked_add(1)?,
             node,
-        }
+        })
     }
 }
 
@@ -52,8 +55,20 @@ mod tests {
         assert!(a < b);
         assert!(Ballot { round: 2, node: 1 } > b);
         assert!(Ballot::ZERO < a);
-        assert!(a.next_for(0) > a);
-        assert_eq!(a.next_for(4), Ballot { round: 2, node: 4 });
+        assert!(a.next_for(0).unwrap() > a);
+        assert_eq!(a.next_for(4), Some(Ballot { round: 2, node: 4 }));
+    }
+
+    /// The highest round has no successor: `next_for` says so rather than
+    /// returning the ballot it was given (it saturated once).
+    #[test]
+    fn next_for_never_returns_the_ballot_it_was_given() {
+        let last = Ballot {
+            round: u64::MAX,
+            node: 3,
+        };
+        assert_eq!(last.next_for(3), None);
+        assert_eq!(last.next_for(9), None);
     }
 
     /// Logs and the CLI's status line name a ballot as `round.node`.

@@ -39,9 +39,15 @@ impl<S: StateMachine> Replica<S> {
             self.read_index(request, out);
             return;
         }
-        if let Some(answer) = self.sessions.cached(client_id, seq) {
-            // Already applied: its answer is replicated state.
-            out.ready.replies.push(reply(Outcome::Ok(answer.clone())));
+        if let Some((command, answer)) = self.sessions.cached(client_id, seq) {
+            // Already applied: its answer is replicated state, if this retry
+            // carries the same command.
+            let outcome = if *command == request.command {
+                Outcome::Ok(answer.clone())
+            } else {
+                Outcome::SeqReused
+            };
+            out.ready.replies.push(reply(outcome));
             return;
         }
         if self.waiting.contains(&(client_id, seq)) {

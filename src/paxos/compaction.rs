@@ -13,6 +13,8 @@
 //!   of `b`, so the ballots of the accepts dropped below the snapshot are
 //!   folded into it: dropping an accept must never lower the promise;
 //! - the last amnesia mark (recovery honours the last one);
+//! - the highest ballot an amnesiac stood with (it must never stand with it
+//!   again);
 //! - the snapshot with the highest `upto`;
 //! - accepts and chosen values of slots at or above that `upto`, in order.
 
@@ -38,6 +40,7 @@ pub fn compaction_base<S: StateMachine>(
     let upto = newest.upto;
     let mut promised: Option<Ballot> = None;
     let mut amnesia: Option<bool> = None;
+    let mut stood: Option<Ballot> = None;
     let mut kept = Vec::new();
     let raise = |promised: &mut Option<Ballot>, ballot: Ballot| {
         *promised = Some(promised.map_or(ballot, |p| p.max(ballot)));
@@ -46,6 +49,7 @@ pub fn compaction_base<S: StateMachine>(
         match record {
             Record::Promise { ballot } => raise(&mut promised, *ballot),
             Record::Amnesia { voting } => amnesia = Some(*voting),
+            Record::Stood { ballot } => raise(&mut stood, *ballot),
             Record::Accept { slot, ballot, .. } => {
                 if *slot >= upto {
                     kept.push(record.clone());
@@ -61,12 +65,15 @@ pub fn compaction_base<S: StateMachine>(
             Record::Snapshot(_) => {}
         }
     }
-    let mut base = Vec::with_capacity(kept.len() + 3);
+    let mut base = Vec::with_capacity(kept.len() + 4);
     if let Some(voting) = amnesia {
         base.push(Record::Amnesia { voting });
     }
     if let Some(ballot) = promised {
         base.push(Record::Promise { ballot });
+    }
+    if let Some(ballot) = stood {
+        base.push(Record::Stood { ballot });
     }
     base.push(Record::Snapshot(newest));
     base.extend(kept);

@@ -23,6 +23,22 @@ pub struct Faults {
     pub local_reads: bool,
     /// An amnesiac replica votes at once instead of waiting (Paxos Made Live).
     pub ignore_amnesia_rule: bool,
+    /// A leader that learns another value for a slot it proposed keeps
+    /// leading, so its commits teach acceptors a value never chosen.
+    pub commit_teaches_unchosen: bool,
+    /// An amnesiac neither records the ballot it stands with nor sends a
+    /// nonce, and acceptors promise its recovery ballot at equality: an
+    /// incarnation after a crash or a second wipe reuses a ballot.
+    pub reuse_amnesiac_ballot: bool,
+    /// A leader stamps entries with its raw tick count, which restarts at 0
+    /// and differs between replicas: log time freezes and jumps, and sessions
+    /// expire early.
+    pub raw_ticks_log_time: bool,
+    /// A leader never fetches on ticks: one lost fetch stalls it.
+    pub leader_never_fetches: bool,
+    /// A promise's slots are not bounded: one promise makes a leader fill and
+    /// broadcast every slot up to it.
+    pub unbounded_promise: bool,
 }
 
 /// The configuration of one replica. Build it with [`Config::new`], adjust the
@@ -242,6 +258,11 @@ pub(crate) struct ConfigFaults {
     pub(crate) skip_adopt_highest_accepted: bool,
     pub(crate) local_reads: bool,
     pub(crate) ignore_amnesia_rule: bool,
+    pub(crate) commit_teaches_unchosen: bool,
+    pub(crate) reuse_amnesiac_ballot: bool,
+    pub(crate) raw_ticks_log_time: bool,
+    pub(crate) leader_never_fetches: bool,
+    pub(crate) unbounded_promise: bool,
 }
 
 #[cfg(test)]

@@ -12,25 +12,37 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::ballot::{Ballot, NodeId, Slot};
-use super::message::{Entry, Message, Outcome, Proposal, SharedEntry};
+use super::message::{Entry, Message, Outcome, Proposal, Record, SharedEntry};
 use super::replica::{InFlight, Leading, Out, Preparing, Replica, Role};
 use super::state_machine::StateMachine;
 
 impl<S: StateMachine> Replica<S> {
-    /// Stands for election with a ballot above every one seen.
+    /// Stands for election with a ballot above every one seen. The ballot is
+    /// durable before the prepare leaves: a voting replica's own acceptor
+    /// promises it in this step; an amnesiac, whose acceptor promises
+    /// nothing, records it (`Record::Stood`), so a restart never stands with
+    /// it again. Its prepare also carries its incarnation's nonce, for the
+    /// case where even that record is lost (a second wipe).
     pub(crate) fn start_election(&mut self, out: &mut Out<S>) {
         self.step_down(None, out);
+        self.reset_election_timer();
         let round = self.max_round_seen.max(self.promised.round);
-        let ballot = Ballot {
+        let Some(ballot) = (Ballot {
             round,
             node: self.config.id,
-        }
-        .next_for(self.config.id);
+        })
+        .next_for(self.config.id) else {
+            return; // every round is used up: never reuse one
+        };
         self.note_ballot(ballot);
-        self.reset_election_timer();
+        let recovery = self.recovery_nonce();
+        if recovery.is_some() {
+            out.ready.persist.push(Record::Stood { ballot });
+        }
         self.role = Role::Candidate(Preparing {
             ballot,
             first_slot: self.chosen_upto,
+            recovery,
             promises: BTreeMap::new(),
             started_ticks: self.ticks,
         });
@@ -38,9 +50,35 @@ impl<S: StateMachine> Replica<S> {
             Message::Prepare {
                 ballot,
                 first_slot: self.chosen_upto,
+                recovery,
             },
             out,
         );
+    }
+
+    /// An amnesiac's prepares carry a nonce of its incarnation: its seed,
+    /// which drivers draw afresh for every amnesiac start (see
+    /// [`Replica::amnesiac`]). `None` for a voting replica.
+    pub(crate) fn recovery_nonce(&self) -> Option<u64> {
+        if self.config.fault(|f| f.reuse_amnesiac_ballot) {
+            return None;
+        }
+        self.amnesia.as_ref().map(|_| self.config.seed)
+    }
+
+    /// The log time of an entry this leader proposes now: the log time it
+    /// found when it took over, advanced by the ticks it has led since. Never
+    /// its raw tick count, which restarts at 0 with the process and differs
+    /// between replicas: log time must neither freeze nor jump across a
+    /// leader change, or sessions and leases expire early.
+    pub(crate) fn proposal_log_ticks(&self) -> u64 {
+        match &self.role {
+            Role::Leader(l) if !self.config.fault(|f| f.raw_ticks_log_time) => l
+                .log_base_ticks
+                .saturating_add(self.ticks - l.led_since_ticks)
+                .max(self.log_ticks),
+            _ => self.ticks.max(self.log_ticks),
+        }
     }
 
     /// Phase 1b received.
@@ -49,15 +87,41 @@ impl<S: StateMachine> Replica<S> {
         &mut self,
         from: NodeId,
         ballot: Ballot,
+        recovery: Option<u64>,
         snapshot_upto: Slot,
         accepted: Vec<(Slot, Ballot, SharedEntry<S::Command>)>,
         out: &mut Out<S>,
     ) {
+        let lead = self.config.max_slot_lead;
+        let known = self.known_chosen_upto;
+        let bounded = !self.config.fault(|f| f.unbounded_promise);
         let Role::Candidate(p) = &mut self.role else {
             return;
         };
-        if p.ballot != ballot || accepted.len() as u64 > self.config.max_slot_lead * 4 {
-            return; // stale, or more than any acceptor may hold
+        if p.ballot != ballot
+            || p.recovery != recovery
+            || accepted.len() as u64 > lead.saturating_mul(4)
+        {
+            return; // stale (or an earlier incarnation's), or oversized
+        }
+        // An acceptor accepts only below its chosen bound plus `max_slot_lead`
+        // (`on_accept`). A slot further beyond what we know chosen means we
+        // lag (or the message is malformed): catch up, never fill the gap.
+        let limit = p
+            .first_slot
+            .max(snapshot_upto)
+            .max(known)
+            .saturating_add(lead);
+        let beyond = accepted
+            .iter()
+            .map(|(s, _, _)| *s)
+            .filter(|s| *s >= limit)
+            .max();
+        if let (Some(far), true) = (beyond, bounded) {
+            self.known_chosen_upto = known.max(far - lead);
+            let from_slot = self.chosen_upto;
+            self.send(from, Message::Fetch { from_slot }, out);
+            return;
         }
         p.promises.insert(from, (snapshot_upto, accepted));
         let enough = if self.amnesia.is_some() {
@@ -133,8 +197,13 @@ impl<S: StateMachine> Replica<S> {
         let end = highest
             .keys()
             .next_back()
-            .map_or(start, |s| s + 1)
-            .max(self.chosen.keys().next_back().map_or(0, |s| s + 1))
+            .map_or(start, |s| s.saturating_add(1))
+            .max(
+                self.chosen
+                    .keys()
+                    .next_back()
+                    .map_or(0, |s| s.saturating_add(1)),
+            )
             .max(start)
             .max(self.chosen_upto);
         let promisers: Vec<NodeId> = p.promises.keys().copied().collect();
@@ -145,8 +214,17 @@ impl<S: StateMachine> Replica<S> {
             .max_by_key(|(_, (snap, _))| *snap)
             .map(|(id, (snap, _))| (*id, *snap));
         self.leader_hint = Some(self.config.id);
-        let log_ticks = self.ticks.max(self.log_ticks);
+        // Log time goes on from the latest the leader can see: applied, or in
+        // an entry it knows chosen or adopts.
+        let log_ticks = self
+            .chosen
+            .values()
+            .chain(highest.values().map(|(_, e)| e))
+            .map(|e| e.log_ticks)
+            .fold(self.log_ticks, u64::max);
         let mut leading = Leading {
+            log_base_ticks: log_ticks,
+            led_since_ticks: self.ticks,
             ballot: p.ballot,
             first_slot: start,
             next_slot: end,
@@ -215,7 +293,7 @@ impl<S: StateMachine> Replica<S> {
 
     /// Proposes queued commands, a batch per slot, while the window allows.
     pub(crate) fn propose(&mut self, out: &mut Out<S>) {
-        let log_ticks = self.ticks.max(self.log_ticks);
+        let log_ticks = self.proposal_log_ticks();
         let max_batch = self.config.max_batch;
         let window = self.config.window;
         let chosen_upto = self.chosen_upto;
@@ -292,7 +370,10 @@ impl<S: StateMachine> Replica<S> {
             Role::Candidate(p) => p.ballot,
             Role::Leader(l) => l.ballot,
         };
-        if ballot == mine && promised > mine {
+        // An amnesiac's recovery ballot is refused at equality too: someone
+        // holds it already, maybe from an earlier incarnation.
+        let recovering = matches!(&self.role, Role::Candidate(p) if p.recovery.is_some());
+        if ballot == mine && (promised > mine || (recovering && promised == mine)) {
             self.step_down(Some(promised.node), out);
             self.reset_election_timer();
         }
@@ -398,7 +479,7 @@ impl<S: StateMachine> Replica<S> {
                     self.start_election(out);
                 } else if (self.ticks - p.started_ticks) % heartbeat_ticks == 0 {
                     // Retransmit the prepare to those that did not promise.
-                    let (ballot, first_slot) = (p.ballot, p.first_slot);
+                    let (ballot, first_slot, recovery) = (p.ballot, p.first_slot, p.recovery);
                     let missing: Vec<NodeId> = self
                         .config
                         .members
@@ -407,7 +488,12 @@ impl<S: StateMachine> Replica<S> {
                         .filter(|m| !p.promises.contains_key(m))
                         .collect();
                     for to in missing {
-                        self.send(to, Message::Prepare { ballot, first_slot }, out);
+                        let prepare = Message::Prepare {
+                            ballot,
+                            first_slot,
+                            recovery,
+                        };
+                        self.send(to, prepare, out);
                     }
                 }
             }
@@ -420,9 +506,13 @@ impl<S: StateMachine> Replica<S> {
                 }
             }
         }
-        // A replica that knows it lags (or is amnesiac) asks a peer now and then.
+        // A replica that knows it lags (or is amnesiac) asks a peer now and
+        // then; a leader too, or one lost fetch would stall it for good (its
+        // heartbeats keep anyone else from standing).
+        let leads = matches!(self.role, Role::Leader(_));
+        let leader_may_fetch = !self.config.fault(|f| f.leader_never_fetches);
         if self.ticks % heartbeat_ticks == 0
-            && !matches!(self.role, Role::Leader(_))
+            && (!leads || leader_may_fetch)
             && (self.chosen_upto < self.known_chosen_upto || self.amnesia.is_some())
         {
             let peers: Vec<NodeId> = self
@@ -457,7 +547,7 @@ impl<S: StateMachine> Replica<S> {
         if self.queue.len() >= self.config.max_pending_requests {
             return;
         }
-        let now = self.ticks.max(self.log_ticks);
+        let now = self.proposal_log_ticks();
         let commands = self.state.tick_commands(now);
         let Role::Leader(l) = &mut self.role else {
             return;

@@ -14,11 +14,19 @@ use super::state_machine::StateMachine;
 
 impl<S: StateMachine> Replica<S> {
     /// Learns that `entry` is chosen for `slot` (records it first).
+    ///
+    /// A leader that learns, other than from its own quorum, another value
+    /// for a slot it proposed has been superseded: the value was chosen in a
+    /// higher ballot. It steps down, because its commits teach acceptors the
+    /// values they accepted in its ballot (`learn_by_commit`), which is right
+    /// only for slots chosen in that ballot.
     pub(crate) fn learn(&mut self, slot: Slot, entry: SharedEntry<S::Command>, out: &mut Out<S>) {
         if slot < self.snapshot_upto || slot < self.chosen_upto || self.chosen.contains_key(&slot) {
             return;
         }
+        let mut superseded = false;
         if let Role::Leader(l) = &mut self.role {
+            superseded = l.in_flight.get(&slot).is_some_and(|f| f.entry != entry);
             // A recovery slot stays in flight until a quorum accepts it in
             // this ballot, however else we learn it.
             if !l.recovery.contains(&slot) {
@@ -28,6 +36,9 @@ impl<S: StateMachine> Replica<S> {
         self.chosen.insert(slot, Arc::clone(&entry));
         out.ready.persist.push(Record::Chosen { slot, entry });
         self.advance_chosen_upto();
+        if superseded && !self.config.fault(|f| f.commit_teaches_unchosen) {
+            self.step_down(None, out);
+        }
     }
 
     pub(crate) fn advance_chosen_upto(&mut self) {
@@ -129,6 +140,7 @@ impl<S: StateMachine> Replica<S> {
                         let result = self.sessions.apply(
                             *client_id,
                             *seq,
+                            command,
                             now,
                             self.config.max_sessions,
                             || state.apply(now, command),
@@ -139,6 +151,8 @@ impl<S: StateMachine> Replica<S> {
                                     Outcome::Ok(r)
                                 }
                                 SessionOutcome::Stale => Outcome::SessionStale,
+                                SessionOutcome::Expired => Outcome::SessionExpired,
+                                SessionOutcome::Reused => Outcome::SeqReused,
                             };
                             out.ready.replies.push(ClientReply {
                                 client_id: *client_id,

@@ -60,11 +60,18 @@ pub enum Message<S: StateMachine> {
         ballot: Ballot,
         /// The proposer's first unchosen slot.
         first_slot: Slot,
+        /// `Some(nonce)` for an amnesiac's recovery prepare: an acceptor
+        /// promises it only strictly above its own promise (an amnesiac may
+        /// have used this ballot before it lost its records), and echoes the
+        /// nonce, so a promise sent to an earlier incarnation is not counted.
+        recovery: Option<u64>,
     },
     /// Phase 1b: the acceptor promises to accept nothing below `ballot`.
     Promise {
         /// The ballot promised.
         ballot: Ballot,
+        /// The prepare's `recovery` nonce, echoed.
+        recovery: Option<u64>,
         /// The acceptor's snapshot covers every slot below this one.
         snapshot_upto: Slot,
         /// Every value the acceptor accepted at or after the prepare's
@@ -194,7 +201,20 @@ pub enum Outcome<R> {
     /// `seq` is below the session's latest: the answer is no longer kept.
     /// Definite: the request was already applied or superseded.
     SessionStale,
+    /// The client has no session (it expired or was evicted) and `seq` is not
+    /// a first request ([`FIRST_SEQ`]): the request is not applied now, but an
+    /// earlier copy may have been before the session went. Indefinite (Raft
+    /// thesis, section 6.3).
+    SessionExpired,
+    /// `(client_id, seq)` was already used for another command: refused,
+    /// nothing applied. Definite; a client protocol error.
+    SeqReused,
 }
+
+/// The sequence number of a client's first request: the only one that may
+/// open a session. A request with a later `seq` from a client without a
+/// session is answered [`Outcome::SessionExpired`], never applied.
+pub const FIRST_SEQ: u64 = 1;
 
 /// A reply to a client.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -216,7 +236,7 @@ pub struct SnapshotImage<S: StateMachine> {
     /// The log clock after the last covered slot.
     pub log_ticks: u64,
     /// The session table (replicated state).
-    pub sessions: Sessions<S::Response>,
+    pub sessions: Sessions<S::Command, S::Response>,
     /// `StateMachine::snapshot` of the state.
     pub state: Vec<u8>,
 }
@@ -255,6 +275,14 @@ pub enum Record<S: StateMachine> {
     Amnesia {
         /// Whether it votes again.
         voting: bool,
+    },
+    /// (Last, so the WAL encoding of the earlier variants is unchanged.)
+    /// This replica stood for election with `ballot`: it never stands with
+    /// it again. Its own acceptor's promise records that for a voting replica;
+    /// an amnesiac does not promise its own ballot, so it records this.
+    Stood {
+        /// The ballot.
+        ballot: Ballot,
     },
 }
 

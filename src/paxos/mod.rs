@@ -77,7 +77,7 @@ pub use config::Faults;
 pub use config::{Config, ConfigError};
 pub use message::{
     ClientReply, ClientRequest, Entry, Input, Message, Outcome, Proposal, ReadMode, Ready, Record,
-    SharedEntry, SnapshotImage,
+    SharedEntry, SnapshotImage, FIRST_SEQ,
 };
 pub use quorum::{QuorumError, Quorums};
 pub use replica::{RecoverError, Replica, Status};

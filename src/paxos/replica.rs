@@ -55,6 +55,9 @@ pub(crate) struct PendingRead<C> {
 pub(crate) struct Preparing<S: StateMachine> {
     pub(crate) ballot: Ballot,
     pub(crate) first_slot: Slot,
+    /// The amnesiac's incarnation nonce its prepare carries (a promise must
+    /// echo it).
+    pub(crate) recovery: Option<u64>,
     /// Promises received: the acceptor's snapshot bound and accepted values.
     #[allow(clippy::type_complexity)]
     pub(crate) promises: BTreeMap<NodeId, (Slot, Vec<(Slot, Ballot, SharedEntry<S::Command>)>)>,
@@ -66,6 +69,10 @@ pub(crate) struct Preparing<S: StateMachine> {
 #[serde(bound = "")]
 pub(crate) struct Leading<S: StateMachine> {
     pub(crate) ballot: Ballot,
+    /// The log time when this leadership began, and the replica's tick count
+    /// then: entries carry `log_base_ticks + (ticks - led_since_ticks)`.
+    pub(crate) log_base_ticks: u64,
+    pub(crate) led_since_ticks: u64,
     /// Every slot from here on was proposed by this leadership.
     pub(crate) first_slot: Slot,
     pub(crate) next_slot: Slot,
@@ -153,7 +160,7 @@ pub struct Replica<S: StateMachine> {
     pub(crate) log_ticks: u64,
     #[serde(with = "state_bytes")]
     pub(crate) state: S,
-    pub(crate) sessions: Sessions<S::Response>,
+    pub(crate) sessions: Sessions<S::Command, S::Response>,
     pub(crate) incoming_snapshot: Option<IncomingSnapshot>,
     // Proposer.
     pub(crate) role: Role<S>,
@@ -253,6 +260,13 @@ impl<S: StateMachine> Replica<S> {
     /// without its vote, has made that safe (Paxos Made Live's rule; see
     /// `leader.rs` for how this core makes "started after" and "complete"
     /// precise). It needs every other replica reachable to rejoin.
+    ///
+    /// `config.seed` must differ from the seed of every earlier amnesiac
+    /// start of this replica: it is the nonce of its recovery prepares, and
+    /// after a second wipe it is all that tells a promise sent to this
+    /// incarnation from one sent to an earlier one with the same ballot. The
+    /// node draws it at random; the simulator and the models give each wipe
+    /// its own.
     pub fn amnesiac(config: Config, initial_state: S) -> Result<Replica<S>, ConfigError> {
         let mut r = Replica::new(config, initial_state)?;
         if !r.config.fault(|f| f.ignore_amnesia_rule) {
@@ -271,6 +285,7 @@ impl<S: StateMachine> Replica<S> {
     ) -> Result<Replica<S>, RecoverError> {
         let mut r = Replica::new(config, initial_state)?;
         let forget = r.config.fault(|f| f.forget_promises_on_restart);
+        let mut stood = 0;
         for (index, record) in records.into_iter().enumerate() {
             match record {
                 Record::Amnesia { voting } => {
@@ -297,6 +312,7 @@ impl<S: StateMachine> Replica<S> {
                         r.chosen.entry(slot).or_insert(entry);
                     }
                 }
+                Record::Stood { ballot } => stood = stood.max(ballot.round),
                 Record::Snapshot(image) => {
                     if image.upto > r.snapshot_upto {
                         let state = S::restore(&image.state)
@@ -306,7 +322,7 @@ impl<S: StateMachine> Replica<S> {
                 }
             }
         }
-        r.max_round_seen = r.promised.round;
+        r.max_round_seen = r.promised.round.max(stood);
         r.advance_chosen_upto();
         let mut out = Out::new();
         r.apply_chosen(&mut out, false);
@@ -365,14 +381,17 @@ impl<S: StateMachine> Replica<S> {
 
     fn on_message(&mut self, from: NodeId, message: Message<S>, out: &mut Out<S>) {
         match message {
-            Message::Prepare { ballot, first_slot } => {
-                self.on_prepare(from, ballot, first_slot, out)
-            }
+            Message::Prepare {
+                ballot,
+                first_slot,
+                recovery,
+            } => self.on_prepare(from, ballot, first_slot, recovery, out),
             Message::Promise {
                 ballot,
+                recovery,
                 snapshot_upto,
                 accepted,
-            } => self.on_promise(from, ballot, snapshot_upto, accepted, out),
+            } => self.on_promise(from, ballot, recovery, snapshot_upto, accepted, out),
             Message::Accept {
                 ballot,
                 slot,

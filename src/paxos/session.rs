@@ -7,16 +7,28 @@
 //! expire through the log's clock (never a local one): one unused for
 //! `session_timeout_ticks` of log time goes, and when the table is full the
 //! least recently used (by log time, then client id) goes first.
+//!
+//! A session is opened only by a client's first request ([`FIRST_SEQ`]): a
+//! later request from a client without a session (expired, evicted) may be a
+//! retry of one applied before the session went, so it is answered
+//! "expired" and not applied (Raft thesis, section 6.3). The command of the
+//! latest request is kept beside its answer, so a retry that carries another
+//! command under the same `(client id, seq)` is refused, not answered with
+//! the other command's reply.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::message::FIRST_SEQ;
+
 /// One client's session.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Session<R> {
+pub struct Session<C, R> {
     /// The latest sequence number applied.
     pub last_seq: u64,
+    /// Its command (a retry must carry the same one).
+    pub command: C,
     /// Its answer.
     pub response: R,
     /// Log time of the session's last use.
@@ -32,18 +44,27 @@ pub enum SessionOutcome<R> {
     Duplicate(R),
     /// Older than the latest request: its answer is gone, nothing applied.
     Stale,
+    /// No session, and not a first request: nothing applied (an earlier copy
+    /// may have been, before the session expired or was evicted).
+    Expired,
+    /// The latest `seq` again, with another command: refused, nothing applied.
+    Reused,
 }
 
 /// The session table, bounded and expiring by log time.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct Sessions<R> {
-    sessions: BTreeMap<u64, Session<R>>,
+#[serde(bound(
+    serialize = "C: Serialize, R: Serialize",
+    deserialize = "C: Deserialize<'de>, R: Deserialize<'de>"
+))]
+pub struct Sessions<C, R> {
+    sessions: BTreeMap<u64, Session<C, R>>,
     /// `(last_used_ticks, client_id)` of every session: LRU order. Derived from
     /// `sessions`, so equal tables stay equal.
     by_use: BTreeSet<(u64, u64)>,
 }
 
-impl<R> Default for Sessions<R> {
+impl<C, R> Default for Sessions<C, R> {
     fn default() -> Self {
         Sessions {
             sessions: BTreeMap::new(),
@@ -52,14 +73,16 @@ impl<R> Default for Sessions<R> {
     }
 }
 
-impl<R: Clone> Sessions<R> {
-    /// Applies `(client_id, seq)` at log time `now`: `apply` runs only if this
-    /// is a new request. Evicts the least recently used session if a new one
-    /// would exceed `max_sessions`.
+impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
+    /// Applies `(client_id, seq)` carrying `command` at log time `now`:
+    /// `apply` runs only if this is a new request, and a new session opens
+    /// only for a first request. Evicts the least recently used session if a
+    /// new one would exceed `max_sessions`.
     pub fn apply(
         &mut self,
         client_id: u64,
         seq: u64,
+        command: &C,
         now: u64,
         max_sessions: usize,
         apply: impl FnOnce() -> R,
@@ -67,6 +90,9 @@ impl<R: Clone> Sessions<R> {
         if let Some(s) = self.sessions.get_mut(&client_id) {
             if seq < s.last_seq {
                 return SessionOutcome::Stale;
+            }
+            if seq == s.last_seq && s.command != *command {
+                return SessionOutcome::Reused;
             }
             if s.last_used_ticks != now {
                 self.by_use.remove(&(s.last_used_ticks, client_id));
@@ -78,8 +104,12 @@ impl<R: Clone> Sessions<R> {
             }
             let response = apply();
             s.last_seq = seq;
+            s.command = command.clone();
             s.response = response.clone();
             return SessionOutcome::Applied(response);
+        }
+        if seq != FIRST_SEQ {
+            return SessionOutcome::Expired;
         }
         while self.sessions.len() >= max_sessions.max(1) {
             let Some(&(ticks, oldest)) = self.by_use.iter().next() else {
@@ -93,6 +123,7 @@ impl<R: Clone> Sessions<R> {
             client_id,
             Session {
                 last_seq: seq,
+                command: command.clone(),
                 response: response.clone(),
                 last_used_ticks: now,
             },
@@ -112,12 +143,13 @@ impl<R: Clone> Sessions<R> {
         }
     }
 
-    /// The stored answer to `(client_id, seq)` if it is the session's latest.
-    pub fn cached(&self, client_id: u64, seq: u64) -> Option<&R> {
+    /// The stored command and answer of `(client_id, seq)` if it is the
+    /// session's latest request.
+    pub fn cached(&self, client_id: u64, seq: u64) -> Option<(&C, &R)> {
         self.sessions
             .get(&client_id)
             .filter(|s| s.last_seq == seq)
-            .map(|s| &s.response)
+            .map(|s| (&s.command, &s.response))
     }
 
     /// Number of sessions.
@@ -150,7 +182,7 @@ mod tests {
     fn is_empty_agrees_with_len() {
         let mut s = Sessions::default();
         assert!(s.is_empty());
-        s.apply(7, 1, 1, 10, || 0u32);
+        s.apply(7, 1, &0u8, 1, 10, || 0u32);
         assert_eq!((s.len(), s.is_empty()), (1, false));
         s.expire(100, 10);
         assert_eq!((s.len(), s.is_empty()), (0, true));
@@ -160,8 +192,8 @@ mod tests {
     fn retried_request_is_answered_from_the_table_not_reapplied() {
         let mut s = Sessions::default();
         let mut applied = 0;
-        let mut run = |s: &mut Sessions<u32>, seq| {
-            s.apply(7, seq, 1, 10, || {
+        let mut run = |s: &mut Sessions<u8, u32>, seq| {
+            s.apply(7, seq, &0u8, 1, 10, || {
                 applied += 1;
                 applied
             })
@@ -177,9 +209,9 @@ mod tests {
     #[test]
     fn full_table_evicts_least_recently_used_by_log_time() {
         let mut s = Sessions::default();
-        s.apply(1, 1, 10, 2, || 0u8);
-        s.apply(2, 1, 5, 2, || 0u8);
-        s.apply(3, 1, 20, 2, || 0u8);
+        s.apply(1, 1, &0u8, 10, 2, || 0u8);
+        s.apply(2, 1, &0u8, 5, 2, || 0u8);
+        s.apply(3, 1, &0u8, 20, 2, || 0u8);
         assert_eq!(s.len(), 2);
         assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
         assert!(s.cached(1, 1).is_some());
@@ -189,8 +221,8 @@ mod tests {
     #[test]
     fn sessions_expire_through_log_time() {
         let mut s = Sessions::default();
-        s.apply(1, 1, 10, 5, || 0u8);
-        s.apply(2, 1, 50, 5, || 0u8);
+        s.apply(1, 1, &0u8, 10, 5, || 0u8);
+        s.apply(2, 1, &0u8, 50, 5, || 0u8);
         s.expire(109, 100);
         assert_eq!(s.len(), 2);
         s.expire(110, 100);
@@ -205,14 +237,14 @@ mod tests {
     #[test]
     fn reused_session_counts_as_recently_used() {
         let mut s = Sessions::default();
-        s.apply(1, 1, 10, 2, || 0u8);
-        s.apply(2, 1, 20, 2, || 0u8);
-        s.apply(1, 2, 30, 2, || 0u8);
+        s.apply(1, 1, &0u8, 10, 2, || 0u8);
+        s.apply(2, 1, &0u8, 20, 2, || 0u8);
+        s.apply(1, 2, &0u8, 30, 2, || 0u8);
         assert!(s.is_consistent());
-        s.apply(3, 1, 40, 2, || 0u8);
+        s.apply(3, 1, &0u8, 40, 2, || 0u8);
         assert!(s.cached(1, 2).is_some(), "client 1 was used last at 30");
         assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
-        s.apply(1, 2, 50, 2, || 0u8);
+        s.apply(1, 2, &0u8, 50, 2, || 0u8);
         s.expire(145, 100);
         assert!(s.cached(1, 2).is_some(), "a retry at 50 is a use");
         assert!(s.cached(3, 1).is_none());
@@ -224,8 +256,8 @@ mod tests {
     #[test]
     fn consistency_check_sees_a_broken_lru_index() {
         let mut s = Sessions::default();
-        s.apply(1, 1, 10, 5, || 0u8);
-        s.apply(2, 1, 20, 5, || 0u8);
+        s.apply(1, 1, &0u8, 10, 5, || 0u8);
+        s.apply(2, 1, &0u8, 20, 5, || 0u8);
         assert!(s.is_consistent());
         let mut lost = s.clone();
         lost.by_use.remove(&(10, 1));
@@ -237,5 +269,44 @@ mod tests {
         stale.by_use.remove(&(10, 1));
         stale.by_use.insert((9, 1));
         assert!(!stale.is_consistent());
+    }
+
+    /// Raft thesis, section 6.3: a client without a session may be retrying a
+    /// request applied before its session expired, so only a first request
+    /// opens a session; anything later is answered expired, never applied.
+    #[test]
+    fn only_a_first_request_opens_a_session() {
+        let mut s: Sessions<u8, u8> = Sessions::default();
+        let mut applied = 0;
+        assert_eq!(
+            s.apply(7, 5, &0, 1, 10, || {
+                applied += 1;
+                0
+            }),
+            SessionOutcome::Expired
+        );
+        assert_eq!((applied, s.len()), (0, 0));
+        assert_eq!(
+            s.apply(7, FIRST_SEQ, &0, 1, 10, || 3),
+            SessionOutcome::Applied(3)
+        );
+        s.expire(100, 10);
+        assert_eq!(s.apply(7, 2, &0, 100, 10, || 4), SessionOutcome::Expired);
+        assert!(s.is_empty());
+    }
+
+    /// A retry must carry the command it retries: the same `(client, seq)`
+    /// with another command is refused and leaves the session as it was.
+    #[test]
+    fn a_reused_seq_with_another_command_is_refused() {
+        let mut s: Sessions<u8, u8> = Sessions::default();
+        assert_eq!(s.apply(7, 1, &10, 1, 10, || 1), SessionOutcome::Applied(1));
+        assert_eq!(s.apply(7, 1, &11, 2, 10, || 2), SessionOutcome::Reused);
+        assert_eq!(
+            s.apply(7, 1, &10, 3, 10, || 3),
+            SessionOutcome::Duplicate(1)
+        );
+        assert_eq!(s.cached(7, 1), Some((&10, &1)));
+        assert!(s.is_consistent());
     }
 }

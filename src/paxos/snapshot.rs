@@ -6,7 +6,7 @@
 
 use super::ballot::{NodeId, Slot};
 use super::message::{Message, SnapshotImage};
-use super::replica::{IncomingSnapshot, Out, Replica};
+use super::replica::{IncomingSnapshot, Out, Replica, Role};
 use super::state_machine::StateMachine;
 
 impl<S: StateMachine> Replica<S> {
@@ -118,6 +118,15 @@ impl<S: StateMachine> Replica<S> {
         let Ok(state) = S::restore(&image.state) else {
             return;
         };
+        // A leader whose proposals the snapshot covers cannot tell whether
+        // they were chosen in its ballot: superseded (see `learn`).
+        let covers_proposals = match &self.role {
+            Role::Leader(l) => l.in_flight.range(..image.upto).next().is_some(),
+            _ => false,
+        };
+        if covers_proposals && !self.config.fault(|f| f.commit_teaches_unchosen) {
+            self.step_down(None, out);
+        }
         self.install_image(&image, state);
         self.advance_chosen_upto();
         out.ready.persist.push(Self::snapshot_record(image));

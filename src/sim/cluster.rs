@@ -350,6 +350,8 @@ impl<S: StateMachine> Sim<S> {
 
     /// Restarts replica `i` from its disk, or amnesiac from nothing.
     fn restart(&mut self, i: usize, wipe: bool) -> Result<(), Violation> {
+        // Every amnesiac start gets a seed of its own (`Replica::amnesiac`).
+        let fresh_seed = self.rng.next_u64();
         let node = &mut self.nodes[i];
         if wipe {
             node.disk.clear();
@@ -357,8 +359,9 @@ impl<S: StateMachine> Sim<S> {
         }
         let replica = if node.wiped {
             self.stats.wipes += u64::from(wipe);
-            Replica::amnesiac(node.config.clone(), self.initial.clone())
-                .expect("config validated at start")
+            let mut config = node.config.clone();
+            config.seed = fresh_seed;
+            Replica::amnesiac(config, self.initial.clone()).expect("config validated at start")
         } else {
             self.stats.restarts += 1;
             Replica::recover(node.config.clone(), self.initial.clone(), node.disk.clone())
@@ -444,7 +447,9 @@ impl<S: StateMachine> Sim<S> {
                 client.acknowledged += 1;
                 client.outstanding = None;
             }
-            Outcome::SessionStale => client.outstanding = None,
+            Outcome::SessionStale | Outcome::SessionExpired | Outcome::SeqReused => {
+                client.outstanding = None
+            }
             Outcome::NotLeader { hint } | Outcome::Unknown { hint } => {
                 client.target = hint.unwrap_or(guess);
                 *waited = u64::MAX; // resend on its next turn

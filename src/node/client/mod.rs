@@ -24,6 +24,7 @@ use crate::node::proto::{
     Status,
 };
 use crate::node::transport::frame::{FrameCodec, FrameError};
+use crate::paxos::FIRST_SEQ;
 
 /// How a [`Client`] behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,14 +170,16 @@ where
             codec,
             options,
             client_id,
-            next_seq: 1,
+            next_seq: FIRST_SEQ,
             leader: None,
             conns: BTreeMap::new(),
             _types: PhantomData,
         })
     }
 
-    /// This client's id.
+    /// This client's id. It changes when the cluster has no session for it
+    /// (see [`Outcome::SessionExpired`]), even if [`ClientOptions::client_id`]
+    /// fixed it.
     pub fn client_id(&self) -> u64 {
         self.client_id
     }
@@ -195,15 +198,9 @@ where
     /// (or searches), follows `NotLeader` hints, and retries after timeouts
     /// and lost connections with the same sequence number until the deadline.
     pub fn call_with(&mut self, command: C, read_mode: ReadMode) -> Result<R, ClientError> {
-        let seq = self.next_seq;
+        let mut seq = self.next_seq;
         self.next_seq += 1;
-        let request = ClientMessage::Request(ClientRequest {
-            client_id: self.client_id,
-            seq,
-            command,
-            read_mode,
-        });
-        let frame = self.codec.encode(self.client_id, &request)?;
+        let mut frame = self.request_frame(seq, &command, read_mode)?;
         let deadline = Instant::now() + self.options.timeout;
         let n = self.config.nodes.len();
         // A local read may be answered by any node; everything else goes to
@@ -269,6 +266,36 @@ where
                         last: format!("node {target}: session no longer holds the answer"),
                     });
                 }
+                Ok(Answer::Core(Outcome::SessionExpired)) if !sent => {
+                    // Definite: no copy was applied, but the cluster holds no
+                    // session for us (evicted, or our reads, which are never
+                    // logged, used the first sequence numbers). Open a new one.
+                    self.renew_session();
+                    seq = self.next_seq;
+                    self.next_seq += 1;
+                    frame = self.request_frame(seq, &command, read_mode)?;
+                    last = format!("node {target}: the client's session expired");
+                    continue;
+                }
+                Ok(Answer::Core(Outcome::SessionExpired)) => {
+                    // The session went while we retried: an earlier copy may
+                    // have been applied, and this one never will be.
+                    return Err(ClientError::Indeterminate {
+                        attempts,
+                        last: format!("node {target}: the client's session expired"),
+                    });
+                }
+                Ok(Answer::Core(Outcome::SeqReused)) => {
+                    // Definite: nothing applied. Another client with our id,
+                    // or a reused sequence number.
+                    return Err(ClientError::Refused {
+                        node: target,
+                        message: format!(
+                            "sequence number {seq} of client {} was used for another command",
+                            self.client_id
+                        ),
+                    });
+                }
                 Ok(Answer::Refused(message)) => {
                     if sent {
                         return Err(ClientError::Indeterminate {
@@ -300,6 +327,32 @@ where
                 _ => self.next_node(),
             };
         }
+    }
+
+    /// The frame of request `seq` carrying `command`.
+    fn request_frame(
+        &self,
+        seq: u64,
+        command: &C,
+        read_mode: ReadMode,
+    ) -> Result<Vec<u8>, ClientError> {
+        let request = ClientMessage::Request(ClientRequest {
+            client_id: self.client_id,
+            seq,
+            command,
+            read_mode,
+        });
+        Ok(self.codec.encode(self.client_id, &request)?)
+    }
+
+    /// Takes a fresh client id, numbered from [`FIRST_SEQ`]: the cluster
+    /// opens a session only at a client's first sequence number, so that a
+    /// late retry of a forgotten request is never applied again. A new id,
+    /// not a restart of the old numbering: copies of the old id's requests
+    /// may still be in flight.
+    fn renew_session(&mut self) {
+        self.client_id = random_client_id();
+        self.next_seq = FIRST_SEQ;
     }
 
     /// Asks node `id` for its status (one attempt, within the client's timeout).

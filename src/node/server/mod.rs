@@ -271,7 +271,13 @@ impl Server {
                 Replica::recover(core_config, initial, recovered.records.iter().cloned())?
             }
             // Its durable amnesia mark is the one record recovered.
-            StartMode::Amnesiac(_) => Replica::amnesiac(core_config, initial)?,
+            // Its seed is drawn afresh: it is the nonce that tells this
+            // incarnation's recovery promises from an earlier one's.
+            StartMode::Amnesiac(_) => {
+                let mut core_config = core_config;
+                core_config.seed = crate::node::client::random_client_id();
+                Replica::amnesiac(core_config, initial)?
+            }
         };
         // Fresh: empty. Recover: the log. Amnesiac: the amnesia mark.
         let log = recovered.records;

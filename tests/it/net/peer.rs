@@ -249,10 +249,12 @@ fn core_messages_cross_the_transport_unchanged() {
     });
     let messages: Vec<M> = vec![
         M::Prepare {
+            recovery: None,
             ballot,
             first_slot: 7,
         },
         M::Promise {
+            recovery: None,
             ballot,
             snapshot_upto: 2,
             accepted: vec![(7, ballot, entry.clone())],

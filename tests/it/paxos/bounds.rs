@@ -21,6 +21,7 @@ fn leader_1_with(c: Config) -> Replica<AppendLog> {
     r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 0,
             accepted: vec![],
@@ -244,6 +245,7 @@ fn p1b_prepare_below_the_promise_is_nacked_and_a_repeat_is_promised_again() {
         from(
             node,
             Message::Prepare {
+                recovery: None,
                 ballot: ballot(round, node),
                 first_slot: 0,
             },
@@ -315,6 +317,7 @@ fn stale_nack_for_an_earlier_ballot_does_not_depose_the_leader() {
     r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: second,
             snapshot_upto: 0,
             accepted: vec![],
@@ -594,6 +597,7 @@ fn new_leader_proposes_past_the_highest_slot_it_knows_chosen() {
     let ready = r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 0,
             accepted: vec![],
@@ -696,6 +700,7 @@ fn leader_that_promises_or_hears_a_higher_ballot_stops_leading() {
     let ready = r.step(from(
         3,
         Message::Prepare {
+            recovery: None,
             ballot: higher,
             first_slot: 0,
         },
@@ -771,7 +776,8 @@ fn candidate_without_a_quorum_stands_again_after_its_election_timeout() {
 
 /// A promise may report up to `4 max_slot_lead` accepted slots, the most
 /// the candidate lets any acceptor hold; a longer list is malformed and does
-/// not count towards the phase-1 quorum.
+/// not count towards the phase-1 quorum. (The promisers report a snapshot
+/// at the limit so that every slot listed is within one slot lead of it.)
 #[test]
 fn promise_reporting_more_than_four_slot_leads_is_dropped() {
     let mut c = config(1);
@@ -781,8 +787,9 @@ fn promise_reporting_more_than_four_slot_leads_is_dropped() {
     let mut r = Replica::new(c, AppendLog::default()).unwrap();
     let b = stand(&mut r);
     let promise = |n: u64| Message::Promise {
+        recovery: None,
         ballot: b,
-        snapshot_upto: 0,
+        snapshot_upto: limit,
         accepted: (0..n).map(|s| (s, ballot(0, 2), entry(s))).collect(),
     };
     r.step(from(2, promise(limit + 1)));
@@ -810,6 +817,7 @@ fn read_is_confirmed_only_by_acks_of_the_current_ballot() {
     r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: second,
             snapshot_upto: 0,
             accepted: vec![],
@@ -863,6 +871,7 @@ fn promise_is_recorded_once_per_ballot() {
     let prepare = from(
         1,
         Message::Prepare {
+            recovery: None,
             ballot: ballot(1, 1),
             first_slot: 0,
         },
@@ -965,6 +974,7 @@ fn p2c_new_leader_adopts_the_value_of_the_highest_ballot_reported() {
     let ready = r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 0,
             accepted: vec![(0, ballot(1, 2), entry(12))],
@@ -989,7 +999,10 @@ fn p2c_new_leader_adopts_the_value_of_the_highest_ballot_reported() {
 /// the promiser furthest ahead) instead of leading; at it, it leads.
 #[test]
 fn amnesiac_candidate_leads_only_once_it_knows_what_its_promisers_snapshotted() {
+    // An amnesiac candidate counts only promises echoing its recovery nonce.
+    let nonce = Some(config(1).seed);
     let promise = |b, snapshot_upto| Message::Promise {
+        recovery: nonce,
         ballot: b,
         snapshot_upto,
         accepted: vec![],
@@ -1020,7 +1033,9 @@ fn amnesiac_candidate_leads_only_once_it_knows_what_its_promisers_snapshotted() 
 /// nothing to re-propose, as soon as it leads.
 #[test]
 fn amnesiac_leader_votes_again_once_its_recovery_slots_are_chosen() {
+    let nonce = Some(config(3).seed);
     let promise = |b, accepted| Message::Promise {
+        recovery: nonce,
         ballot: b,
         snapshot_upto: 0,
         accepted,

@@ -76,6 +76,7 @@ fn p1a_acceptor_accepts_iff_no_higher_prepare_answered() {
     let ready = a.step(from(
         1,
         Message::Prepare {
+            recovery: None,
             ballot: ballot(5, 1),
             first_slot: 0,
         },
@@ -127,6 +128,7 @@ fn p1a_promise_is_persisted_with_the_step_and_survives_restart() {
     let ready = a.step(from(
         1,
         Message::Prepare {
+            recovery: None,
             ballot: ballot(5, 1),
             first_slot: 0,
         },
@@ -204,6 +206,7 @@ fn accepts_after_promises(
         let ready = r.step(from(
             node,
             Message::Promise {
+                recovery: None,
                 ballot: b,
                 snapshot_upto,
                 accepted,
@@ -233,6 +236,7 @@ fn p2c_new_leader_proposes_the_value_a_majority_reports() {
     let ready = r.step(from(
         3,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 0,
             accepted: vec![(0, ballot(1, 3), entry(20))],
@@ -258,6 +262,7 @@ fn p2c_new_leader_proposes_the_value_a_majority_reports() {
     let ready = r.step(from(
         2,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 0,
             accepted: vec![(0, ballot(0, 2), entry(99))],

@@ -194,6 +194,7 @@ fn stale_or_malformed_input_is_ignored_without_panic() {
         .step(from(
             9,
             Message::Prepare {
+                recovery: None,
                 ballot: ballot(1, 9),
                 first_slot: 0
             }
@@ -275,6 +276,7 @@ fn stale_or_malformed_input_is_ignored_without_panic() {
         .step(from(
             1,
             Message::Promise {
+                recovery: None,
                 ballot: ballot(4, 2),
                 snapshot_upto: 0,
                 accepted: vec![]
@@ -344,6 +346,7 @@ fn new_leader_never_proposes_below_a_promisers_snapshot() {
     let ready = r.step(from(
         3,
         Message::Promise {
+            recovery: None,
             ballot: b,
             snapshot_upto: 10,
             accepted: vec![(12, ballot(0, 3), entry(12))],
@@ -377,6 +380,7 @@ fn amnesiac_replica_votes_in_no_quorum_until_it_has_recovered() {
     let ready = r2.step(from(
         3,
         Message::Prepare {
+            recovery: None,
             ballot: ballot(99, 3),
             first_slot: 0,
         },
