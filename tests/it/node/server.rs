@@ -100,6 +100,22 @@ fn a_follower_answers_not_leader_with_a_hint_and_the_client_follows_it() {
     assert_eq!(client.leader(), Some(leader));
 }
 
+/// Read-index reads are never logged, so a client whose first requests are
+/// reads reaches the log first with a later sequence number. The cluster,
+/// which opens sessions only at the first, answers "session expired" (and
+/// applies nothing); the client opens a fresh session under a new id.
+#[test]
+fn a_client_that_reads_before_it_writes_gets_a_fresh_session() {
+    let cluster = Cluster::start(3);
+    let mut client = cluster.client();
+    let first_id = client.client_id();
+    assert_eq!(client.call(get("k")).unwrap(), Response::NotFound);
+    assert_eq!(client.call(put("k", "v")).unwrap(), Response::Ok);
+    assert_ne!(client.client_id(), first_id, "a new session");
+    assert_eq!(client.call(put("k", "w")).unwrap(), Response::Ok);
+    assert_eq!(client.call(get("k")).unwrap(), value("w"));
+}
+
 #[test]
 fn a_restarted_node_recovers_its_data_from_its_wal() {
     let mut cluster = Cluster::start(3);
