@@ -104,8 +104,10 @@ struct CfgArgs {
     /// Resends of a refused request per operation.
     #[arg(long, default_value_t = 1)]
     retries: u8,
-    /// Planted bug to switch on: forget-promises, skip-adopt, quorum-one-short,
-    /// local-reads, ignore-amnesia (repeatable).
+    /// Planted bug to switch on (repeatable): forget-promises, skip-adopt,
+    /// quorum-one-short, local-reads, ignore-amnesia, commit-teaches-unchosen,
+    /// reuse-amnesiac-ballot, raw-ticks-log-time, leader-never-fetches,
+    /// unbounded-promise.
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
 }
@@ -132,20 +134,36 @@ impl CfgArgs {
         c.max_read_rounds = self.read_rounds;
         let mut f = Faults::default();
         for name in &self.faults {
-            match name.as_str() {
-                "forget-promises" => f.forget_promises_on_restart = true,
-                "skip-adopt" => f.skip_adopt_highest_accepted = true,
-                "quorum-one-short" => f.quorum_one_short = true,
-                "local-reads" => f.local_reads = true,
-                "ignore-amnesia" => f.ignore_amnesia_rule = true,
-                other => return Err(format!("--fault {other:?}: unknown planted bug; expected forget-promises, skip-adopt, quorum-one-short, local-reads or ignore-amnesia")),
-            }
+            let (_, plant) = FAULTS.iter().find(|(n, _)| n == name).ok_or_else(|| {
+                let known: Vec<&str> = FAULTS.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "--fault {name:?}: unknown planted bug; expected one of {}",
+                    known.join(", ")
+                )
+            })?;
+            plant(&mut f);
         }
         c.faults = f;
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
 }
+
+/// Each planted bug's CLI name and the switch it turns on.
+const FAULTS: [(&str, fn(&mut Faults)); 10] = [
+    ("forget-promises", |f| f.forget_promises_on_restart = true),
+    ("skip-adopt", |f| f.skip_adopt_highest_accepted = true),
+    ("quorum-one-short", |f| f.quorum_one_short = true),
+    ("local-reads", |f| f.local_reads = true),
+    ("ignore-amnesia", |f| f.ignore_amnesia_rule = true),
+    ("commit-teaches-unchosen", |f| {
+        f.commit_teaches_unchosen = true
+    }),
+    ("reuse-amnesiac-ballot", |f| f.reuse_amnesiac_ballot = true),
+    ("raw-ticks-log-time", |f| f.raw_ticks_log_time = true),
+    ("leader-never-fetches", |f| f.leader_never_fetches = true),
+    ("unbounded-promise", |f| f.unbounded_promise = true),
+];
 
 /// Prints a path one step per line: the action, then what it changed.
 fn print_path(
