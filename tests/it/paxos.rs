@@ -2,6 +2,8 @@
 //! scenarios, and seeded simulations with faults.
 
 mod bounds;
+#[cfg(feature = "faults")]
+mod defects;
 mod rules;
 mod scenarios;
 mod simulation;
