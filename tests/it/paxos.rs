@@ -5,3 +5,4 @@ mod bounds;
 mod rules;
 mod scenarios;
 mod simulation;
+mod swarm;
