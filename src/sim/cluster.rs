@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::paxos::{
-    ClientReply, ClientRequest, Config, Input, Message, NodeId, Outcome, ReadMode, Record, Replica,
-    SharedEntry, Slot, StateMachine,
+    ClientReply, ClientRequest, Config, Input, Message, NodeId, Record, Replica, SharedEntry, Slot,
+    StateMachine,
 };
 
+use super::history::ClientEvent;
 use super::rng::SimRng;
 
 /// What a simulation does; probabilities are per mille, per step.
@@ -39,6 +40,13 @@ pub struct SimConfig {
     pub max_down: usize,
     /// Most messages in flight; more sends are dropped (and counted).
     pub max_network: usize,
+    /// Chance a delivery takes any message in flight rather than the oldest
+    /// (1000: every delivery reorders).
+    pub reorder_per_mille: u32,
+    /// A client gives its request up as indeterminate (and takes a fresh
+    /// session) after this many ticks of the whole cluster since it invoked
+    /// it; 0: never.
+    pub op_timeout_ticks: u64,
 }
 
 impl SimConfig {
@@ -58,6 +66,8 @@ impl SimConfig {
             client_retry_turns: 20,
             max_down: replicas.saturating_sub(1) / 2,
             max_network: 100_000,
+            reorder_per_mille: 1000,
+            op_timeout_ticks: 0,
         }
     }
 
@@ -113,6 +123,12 @@ pub struct SimStats {
     pub acknowledged: u64,
     /// Highest chosen bound over the replicas.
     pub chosen: Slot,
+    /// Ticks, over all replicas (a restarted replica's own count restarts at 0).
+    pub ticks: u64,
+    /// Client requests given up as indeterminate (no definite answer).
+    pub indeterminate: u64,
+    /// Fresh client sessions taken (after an expired or lost one).
+    pub renewals: u64,
 }
 
 /// A simulated replica: its core (None while crashed) and its disk.
@@ -144,21 +160,32 @@ pub struct Client<C> {
     pub target: NodeId,
     /// Requests answered `Ok`.
     pub acknowledged: u64,
+    /// Its history process: a new one after each indeterminate request (as
+    /// Jepsen retires a process after `:info`).
+    pub process: u64,
+    /// `SimStats::ticks` when the outstanding request was invoked.
+    pub invoked_ticks: u64,
+    /// Times the outstanding request was sent.
+    pub attempts: u64,
 }
 
 /// The simulated cluster.
 pub struct Sim<S: StateMachine> {
-    config: SimConfig,
-    rng: SimRng,
+    pub(super) config: SimConfig,
+    pub(super) rng: SimRng,
     initial: S,
     nodes: Vec<Node<S>>,
     network: Vec<(NodeId, NodeId, Message<S>)>,
-    clients: Vec<Client<S::Command>>,
-    command: fn(u64, u64) -> S::Command,
+    pub(super) clients: Vec<Client<S::Command>>,
+    pub(super) command: fn(u64, u64) -> S::Command,
+    /// Every client invocation and completion, in real-time order.
+    pub(super) events: Vec<ClientEvent<S::Command, S::Response>>,
+    /// The next fresh client id (a renewed session's).
+    pub(super) next_client_id: u64,
     /// The first value learned for each slot, and by whom: the agreement ghost.
     ghost: BTreeMap<Slot, (NodeId, SharedEntry<S::Command>)>,
     replies: Vec<(NodeId, ClientReply<S::Response>)>,
-    stats: SimStats,
+    pub(super) stats: SimStats,
     /// Every event, when tracing (for reading a failing seed's story).
     trace: Option<Vec<String>>,
 }
@@ -188,13 +215,16 @@ impl<S: StateMachine> Sim<S> {
                 wiped: false,
             });
         }
-        let clients = (0..config.clients as u64)
+        let clients: Vec<Client<S::Command>> = (0..config.clients as u64)
             .map(|i| Client {
                 id: 1000 + i,
                 seq: 0,
                 outstanding: None,
                 target: ids[(i as usize) % ids.len()],
                 acknowledged: 0,
+                process: i,
+                invoked_ticks: 0,
+                attempts: 0,
             })
             .collect();
         Ok(Sim {
@@ -203,8 +233,10 @@ impl<S: StateMachine> Sim<S> {
             initial,
             nodes,
             network: Vec::new(),
+            next_client_id: 1000 + clients.len() as u64,
             clients,
             command,
+            events: Vec::new(),
             ghost: BTreeMap::new(),
             replies: Vec::new(),
             stats: SimStats::default(),
@@ -222,7 +254,7 @@ impl<S: StateMachine> Sim<S> {
         self.trace.as_deref().unwrap_or(&[])
     }
 
-    fn note(&mut self, event: impl FnOnce() -> String) {
+    pub(super) fn note(&mut self, event: impl FnOnce() -> String) {
         if let Some(t) = &mut self.trace {
             t.push(format!("{:>6} {}", self.stats.steps, event()));
         }
@@ -231,6 +263,11 @@ impl<S: StateMachine> Sim<S> {
     /// The replicas.
     pub fn nodes(&self) -> &[Node<S>] {
         &self.nodes
+    }
+
+    /// Every client invocation and completion so far, in real-time order.
+    pub fn events(&self) -> &[ClientEvent<S::Command, S::Response>] {
+        &self.events
     }
 
     /// The clients.
@@ -317,6 +354,7 @@ impl<S: StateMachine> Sim<S> {
             }
         } else if roll < crash + restart + tick {
             let i = self.rng.below(self.nodes.len() as u64) as usize;
+            self.stats.ticks += 1;
             self.input(i, Input::Tick)?;
         } else if roll < crash + restart + tick + client {
             if !self.clients.is_empty() {
@@ -324,9 +362,15 @@ impl<S: StateMachine> Sim<S> {
                 self.client_turn(k)?;
             }
         } else if !self.network.is_empty() {
-            // Reordering: any message in flight may be the next delivered.
-            let m = self.rng.below(self.network.len() as u64) as usize;
-            let (from, to, message) = self.network.swap_remove(m);
+            // Reordering: any message in flight may be the next delivered
+            // (no extra draw when every delivery reorders: old seeds replay).
+            let reorder = self.config.reorder_per_mille;
+            let (from, to, message) = if reorder >= 1000 || self.rng.chance(reorder) {
+                let m = self.rng.below(self.network.len() as u64) as usize;
+                self.network.swap_remove(m)
+            } else {
+                self.network.remove(0)
+            };
             let i = self.index(to);
             if self.nodes[i].replica.is_some() {
                 self.stats.delivered += 1;
@@ -341,7 +385,7 @@ impl<S: StateMachine> Sim<S> {
         Ok(())
     }
 
-    fn index(&self, id: NodeId) -> usize {
+    pub(super) fn index(&self, id: NodeId) -> usize {
         self.nodes
             .iter()
             .position(|n| n.id == id)
@@ -374,7 +418,7 @@ impl<S: StateMachine> Sim<S> {
     }
 
     /// Steps replica `i`: persist its records, then send, then check.
-    fn input(&mut self, i: usize, input: Input<S>) -> Result<(), Violation> {
+    pub(super) fn input(&mut self, i: usize, input: Input<S>) -> Result<(), Violation> {
         if self.trace.is_some() {
             let id = self.nodes[i].id;
             let line = format!("{id} <- {input:?}");
@@ -423,77 +467,6 @@ impl<S: StateMachine> Sim<S> {
         }
         for reply in ready.replies {
             self.on_reply(id, reply);
-        }
-        Ok(())
-    }
-
-    fn on_reply(&mut self, from: NodeId, reply: ClientReply<S::Response>) {
-        self.replies.push((from, reply.clone()));
-        let Some(k) = self.clients.iter().position(|c| c.id == reply.client_id) else {
-            return;
-        };
-        let n = self.nodes.len() as u64;
-        let guess = (self.rng.below(n) + 1) as NodeId;
-        let client = &mut self.clients[k];
-        let Some((_, _, waited)) = &mut client.outstanding else {
-            return;
-        };
-        if client.seq != reply.seq {
-            return;
-        }
-        match reply.outcome {
-            Outcome::Ok(_) => {
-                self.stats.acknowledged += 1;
-                client.acknowledged += 1;
-                client.outstanding = None;
-            }
-            Outcome::SessionStale | Outcome::SessionExpired | Outcome::SeqReused => {
-                client.outstanding = None
-            }
-            Outcome::NotLeader { hint } | Outcome::Unknown { hint } => {
-                client.target = hint.unwrap_or(guess);
-                *waited = u64::MAX; // resend on its next turn
-            }
-            Outcome::Busy => {}
-        }
-    }
-
-    /// A client's turn: a new request, or a resend after a timeout.
-    fn client_turn(&mut self, k: usize) -> Result<(), Violation> {
-        let retry = self.config.client_retry_turns;
-        let n = self.nodes.len() as u64;
-        let guess = (self.rng.below(n) + 1) as NodeId;
-        let command = self.command;
-        let client = &mut self.clients[k];
-        let send = match &mut client.outstanding {
-            None => {
-                client.seq += 1;
-                let request = ClientRequest {
-                    client_id: client.id,
-                    seq: client.seq,
-                    command: command(client.id, client.seq),
-                    read_mode: ReadMode::ReadIndex,
-                };
-                client.outstanding = Some((request.clone(), client.target, 0));
-                Some((request, client.target))
-            }
-            Some((request, target, waited)) => {
-                *waited = waited.saturating_add(1);
-                if *waited > retry {
-                    if *waited != u64::MAX {
-                        client.target = guess; // no answer: try another replica
-                    }
-                    *target = client.target;
-                    *waited = 0;
-                    Some((request.clone(), *target))
-                } else {
-                    None
-                }
-            }
-        };
-        if let Some((request, target)) = send {
-            let i = self.index(target);
-            self.input(i, Input::Request(request))?;
         }
         Ok(())
     }

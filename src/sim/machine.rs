@@ -13,6 +13,9 @@ pub enum AppendCommand {
     Append(u64),
     /// Reads the number of values and the last one (read-only).
     Read,
+    /// Reads every value appended, in order (read-only): the swarm's
+    /// linearizability check sees each append, and a double apply, in it.
+    ReadAll,
     /// Appends a value with a payload (benches size commands with it).
     Put {
         /// The key.
@@ -34,6 +37,8 @@ pub enum AppendResponse {
         /// The last one.
         last: Option<u64>,
     },
+    /// Every value appended, in order.
+    Values(Vec<u64>),
 }
 
 /// The state: every appended value, in order, and the log time of the last.
@@ -61,7 +66,7 @@ impl StateMachine for AppendLog {
         match command {
             AppendCommand::Append(v) => self.values.push(*v),
             AppendCommand::Put { .. } => self.puts += 1,
-            AppendCommand::Read => {}
+            AppendCommand::Read | AppendCommand::ReadAll => {}
         }
         AppendResponse::Appended(self.values.len() as u64 + self.puts)
     }
@@ -72,6 +77,7 @@ impl StateMachine for AppendLog {
                 len: self.values.len() as u64,
                 last: self.values.last().copied(),
             }),
+            AppendCommand::ReadAll => Some(AppendResponse::Values(self.values.clone())),
             _ => None,
         }
     }

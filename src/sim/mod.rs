@@ -5,14 +5,31 @@
 //! that no two replicas learned different values for one slot, across
 //! restarts too (a learned slot never changes).
 //!
+//! A restart builds a new core from the disk, so a restarted replica's own
+//! tick count starts again at 0, as a real process's does.
+//!
+//! On top of it, swarm testing ([`Swarm`], [`run_swarm`], [`search_swarm`]):
+//! each seed draws its own faults and limits; a run has a fault phase, a
+//! liveness phase after healing, and ends with the clients' history checked
+//! for linearizability by [`crate::checker`].
+//!
 //! The later `synod sim` command builds on [`Sim`].
 
+mod client;
 mod cluster;
+mod history;
+mod liveness;
 mod lockstep;
 mod machine;
 mod rng;
+mod run;
+mod swarm;
 
 pub use cluster::{Client, Node, Sim, SimConfig, SimStats, Violation};
+pub use history::{append_history, check_appends, ClientEvent, ClientEventKind};
+pub use liveness::Liveness;
 pub use lockstep::Lockstep;
 pub use machine::{AppendCommand, AppendLog, AppendResponse};
 pub use rng::SimRng;
+pub use run::{run_swarm, search_swarm, swarm_sim};
+pub use swarm::{swarm_command, Failure, Swarm, SwarmBudget, SwarmRun, SwarmViolation};

@@ -7,3 +7,4 @@ mod defects;
 mod rules;
 mod scenarios;
 mod simulation;
+mod swarm;

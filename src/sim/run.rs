@@ -1,0 +1,95 @@
+//! One swarm run end to end, and a bounded search over seeds.
+
+use crate::paxos::Config;
+
+use super::cluster::Sim;
+use super::history::check_appends;
+use super::machine::AppendLog;
+use super::swarm::{swarm_command, Failure, Swarm, SwarmBudget, SwarmRun, SwarmViolation};
+
+/// Runs seed `seed` of the swarm ([`Swarm::new`]); `plant` adjusts every
+/// replica's configuration after the swarm's limits (planted faults).
+pub fn run_swarm(
+    seed: u64,
+    budget: SwarmBudget,
+    plant: impl Fn(&mut Config),
+) -> Result<SwarmRun, SwarmViolation> {
+    let swarm = Swarm::new(seed);
+    let fail = |failure| SwarmViolation {
+        seed,
+        replicas: swarm.sim.replicas,
+        failure,
+    };
+    let mut sim = swarm_sim(&swarm, plant);
+    sim.run(budget.fault_steps)
+        .map_err(|v| fail(Failure::Agreement(v)))?;
+    let liveness_ticks = sim
+        .await_answers(budget.liveness_ticks)
+        .map_err(|l| fail(Failure::Liveness(l)))?;
+    sim.check_all().map_err(|v| fail(Failure::Agreement(v)))?;
+    check_states(&sim).map_err(fail)?;
+    let checked = check_appends(sim.events(), budget.check_time)
+        .map_err(|e| fail(Failure::NotLinearizable(e)))?;
+    Ok(SwarmRun {
+        stats: sim.stats().clone(),
+        liveness_ticks,
+        checked,
+    })
+}
+
+/// The cluster of a swarm draw, before its first step; `plant` adjusts
+/// every replica's configuration after the swarm's limits.
+pub fn swarm_sim(swarm: &Swarm, plant: impl Fn(&mut Config)) -> Sim<AppendLog> {
+    Sim::new(
+        swarm.sim.clone(),
+        AppendLog::default(),
+        |c| {
+            swarm.tune(c);
+            plant(c);
+        },
+        swarm_command,
+    )
+    .expect("the swarm draws valid configurations")
+}
+
+/// Every live replica applied each value at most once, with a monotonic
+/// log clock, and the replicas' logs are prefixes of one another.
+fn check_states(sim: &Sim<AppendLog>) -> Result<(), Failure> {
+    let states: Vec<(u64, &AppendLog)> = sim
+        .nodes()
+        .iter()
+        .filter_map(|n| n.replica.as_ref().map(|r| (n.id, r.state())))
+        .collect();
+    for (id, s) in &states {
+        if s.clock_went_back {
+            return Err(Failure::ClockWentBack(*id));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(v) = s.values.iter().find(|v| !seen.insert(**v)) {
+            return Err(Failure::AppliedTwice {
+                replica: *id,
+                value: *v,
+            });
+        }
+    }
+    for (a, sa) in &states {
+        for (b, sb) in &states {
+            let n = sa.values.len().min(sb.values.len());
+            if sa.values[..n] != sb.values[..n] {
+                return Err(Failure::Diverged(*a, *b));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs seeds `seeds` in order and returns the first violation, if any.
+pub fn search_swarm(
+    seeds: std::ops::Range<u64>,
+    budget: SwarmBudget,
+    plant: impl Fn(&mut Config) + Copy,
+) -> Option<SwarmViolation> {
+    seeds
+        .into_iter()
+        .find_map(|seed| run_swarm(seed, budget, plant).err())
+}

@@ -1,0 +1,186 @@
+//! Swarm searches through `synod::sim`: every seed draws its own faults and
+//! limits (`Swarm::new`), runs a fault phase, a liveness phase after healing,
+//! and checks agreement, exactly-once application and the clients' history
+//! (linearizability, with the kv model).
+//!
+//! Measured (release, 2 shared cores): without plants, seeds `0..150` of
+//! 3,000 fault steps pass in about 18 s (`BUDGET`, `SEEDS`). With 15,000
+//! fault steps (`LONG`) seed 8 (3 replicas) stalls without any plant: a real
+//! core liveness defect (see `swarm_seed_8_stalls_after_healing`).
+//!
+//! Teeth, not yet: searches of `0..100` seeds x 15,000 steps with each of
+//! plants `commit_teaches_unchosen`, `reuse_amnesiac_ballot`,
+//! `raw_ticks_log_time` and `leader_never_fetches` (about 25 s each) found
+//! only the no-plant stall of seed 8 (or a stall at seed 34 under
+//! `raw_ticks_log_time`) and nothing for the other two; at 3,000 steps x 150
+//! seeds nothing. These searches are ignored until the swarm finds them.
+
+use std::time::{Duration, Instant};
+
+use synod::paxos::Config;
+use synod::sim::{run_swarm, search_swarm, SwarmBudget, SwarmViolation};
+
+/// Seeds searched per plant (and without plants).
+const SEEDS: u64 = 150;
+
+/// The plant searches' budget: longer fault phases.
+const LONG: SwarmBudget = SwarmBudget {
+    fault_steps: 15_000,
+    ..BUDGET
+};
+
+/// Steps of each run's fault phase, ticks its liveness phase may take, and
+/// time its history check may take.
+const BUDGET: SwarmBudget = SwarmBudget {
+    fault_steps: 3_000,
+    liveness_ticks: 3_000,
+    check_time: Duration::from_millis(200),
+};
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Searches `0..SEEDS` with `plant`, printing the seed found and the time.
+fn search(name: &str, budget: SwarmBudget, plant: fn(&mut Config)) -> Option<SwarmViolation> {
+    let start = Instant::now();
+    let found = search_swarm(0..SEEDS, budget, plant);
+    eprintln!(
+        "{name}: {} in {:.1}s",
+        found
+            .as_ref()
+            .map_or("nothing found".to_string(), |v| v.to_string()),
+        start.elapsed().as_secs_f64()
+    );
+    found
+}
+
+#[test]
+fn swarm_search_without_plants_finds_nothing() {
+    if let Some(v) = search("no plant", BUDGET, |_| {}) {
+        panic!("{v}");
+    }
+}
+
+/// Long search without plants (`scripts/soak`): `SYNOD_SOAK_SEEDS` seeds
+/// from `SYNOD_SOAK_FROM` of `SYNOD_SOAK_STEPS` steps each; every violation
+/// is printed, and the test fails if there was one.
+#[test]
+#[ignore = "long; run by scripts/soak"]
+fn swarm_soak() {
+    let from = env_u64("SYNOD_SOAK_FROM", 0);
+    let seeds = env_u64("SYNOD_SOAK_SEEDS", 1_000);
+    let budget = SwarmBudget {
+        fault_steps: env_u64("SYNOD_SOAK_STEPS", 20_000),
+        liveness_ticks: BUDGET.liveness_ticks,
+        check_time: Duration::from_secs(60),
+    };
+    let start = Instant::now();
+    let mut failures = 0;
+    let mut undecided = 0;
+    for seed in from..from + seeds {
+        match run_swarm(seed, budget, |_| {}) {
+            Ok(run) => undecided += u64::from(!run.checked),
+            Err(v) => {
+                failures += 1;
+                println!("VIOLATION {v}");
+            }
+        }
+    }
+    println!(
+        "soak: {seeds} seeds from {from} x {} steps: {failures} violations, {undecided} histories undecided, {:.0}s",
+        budget.fault_steps,
+        start.elapsed().as_secs_f64()
+    );
+    assert_eq!(failures, 0);
+}
+
+#[cfg(feature = "faults")]
+mod plants {
+    use super::*;
+
+    #[test]
+    #[ignore = "not found within budget yet (module docs)"]
+    fn swarm_search_finds_commit_teaching_unchosen() {
+        assert!(search("commit_teaches_unchosen", LONG, |c| c
+            .faults
+            .commit_teaches_unchosen =
+            true)
+        .is_some());
+    }
+
+    #[test]
+    #[ignore = "not found within budget yet (module docs)"]
+    fn swarm_search_finds_reused_amnesiac_ballot() {
+        assert!(search("reuse_amnesiac_ballot", LONG, |c| c
+            .faults
+            .reuse_amnesiac_ballot =
+            true)
+        .is_some());
+    }
+
+    #[test]
+    #[ignore = "not found within budget yet (module docs)"]
+    fn swarm_search_finds_raw_ticks_log_time() {
+        assert!(search("raw_ticks_log_time", LONG, |c| c
+            .faults
+            .raw_ticks_log_time =
+            true)
+        .is_some());
+    }
+
+    #[test]
+    #[ignore = "not found within budget yet (module docs)"]
+    fn swarm_search_finds_leader_never_fetching() {
+        assert!(search("leader_never_fetches", LONG, |c| c
+            .faults
+            .leader_never_fetches =
+            true)
+        .is_some());
+    }
+}
+
+/// A real core defect found by the swarm without plants: seed 8 (3
+/// replicas) with 15,000 fault steps. After healing, replica 2 leads while
+/// still amnesiac (not voting); it retransmits an Accept for slot 132, below
+/// its followers' snapshots, its commits keep the followers from standing,
+/// and no client is answered within 3,000 ticks.
+#[test]
+#[ignore = "a core liveness defect, to be fixed in src/paxos"]
+fn swarm_seed_8_stalls_after_healing() {
+    if let Err(v) = run_swarm(8, LONG, |_| {}) {
+        panic!("{v}");
+    }
+}
+
+/// Replays one seed (`SYNOD_SEED`) with a trace and prints the draw, the
+/// counters and the end of the trace.
+#[test]
+#[ignore = "a debugging aid"]
+fn swarm_replay() {
+    let seed = env_u64("SYNOD_SEED", 0);
+    let swarm = synod::sim::Swarm::new(seed);
+    eprintln!("{swarm:?}");
+    let mut sim = synod::sim::swarm_sim(&swarm, |_| {});
+    sim.enable_trace();
+    let fault = sim.run(env_u64("SYNOD_STEPS", LONG.fault_steps));
+    eprintln!("fault phase: {fault:?}");
+    let live = sim.await_answers(BUDGET.liveness_ticks);
+    eprintln!("liveness: {live:?} {:?}", sim.stats());
+    for c in sim.clients() {
+        eprintln!("client {c:?}");
+    }
+    for n in sim.nodes() {
+        eprintln!("node {} {:?}", n.id, n.replica.as_ref().map(|r| r.status()));
+    }
+    let trace = sim.trace();
+    for line in &trace[trace
+        .len()
+        .saturating_sub(env_u64("SYNOD_TAIL", 60) as usize)..]
+    {
+        eprintln!("{line}");
+    }
+}
