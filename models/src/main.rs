@@ -149,8 +149,11 @@ impl CfgArgs {
     }
 }
 
+/// Turns one planted bug on.
+type Plant = fn(&mut Faults);
+
 /// Each planted bug's CLI name and the switch it turns on.
-const FAULTS: [(&str, fn(&mut Faults)); 10] = [
+const FAULTS: [(&str, Plant); 10] = [
     ("forget-promises", |f| f.forget_promises_on_restart = true),
     ("skip-adopt", |f| f.skip_adopt_highest_accepted = true),
     ("quorum-one-short", |f| f.quorum_one_short = true),

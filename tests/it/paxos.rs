@@ -4,6 +4,7 @@
 mod bounds;
 #[cfg(feature = "faults")]
 mod defects;
+mod review;
 mod rules;
 mod scenarios;
 mod simulation;
