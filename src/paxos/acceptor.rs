@@ -135,6 +135,12 @@ impl<S: StateMachine> Replica<S> {
             self.yield_to(ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
+        if slot < self.snapshot_upto && from != self.config.id {
+            // Chosen and compacted here: the leader would retransmit for
+            // ever, and its heartbeats keep anyone else from standing.
+            let upto = self.snapshot_upto;
+            self.send(from, Message::Compacted { upto }, out);
+        }
         let floor = self.chosen_upto.max(self.snapshot_upto);
         if self.is_voting()
             && slot >= self.snapshot_upto

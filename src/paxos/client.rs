@@ -50,8 +50,13 @@ impl<S: StateMachine> Replica<S> {
             out.ready.replies.push(reply(outcome));
             return;
         }
-        if self.waiting.contains(&(client_id, seq)) {
-            return; // a retry of a request in flight: answered when applied
+        if let Some(command) = self.waiting.get(&(client_id, seq)) {
+            // A retry of a request in flight is answered when it applies;
+            // another command under the same number never will be.
+            if *command != request.command {
+                out.ready.replies.push(reply(Outcome::SeqReused));
+            }
+            return;
         }
         self.enqueue(request);
     }

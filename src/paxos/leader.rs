@@ -81,6 +81,24 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// A leader that learns a later log time than it would propose (from a
+    /// snapshot or entries it lagged behind when it took over) goes on from
+    /// there: with its base fixed at takeover, log time would freeze for as
+    /// long as it lagged, and leases and sessions would outlive their time.
+    pub(crate) fn rebase_log_time(&mut self) {
+        if self.config.fault(|f| f.raw_ticks_log_time) {
+            return;
+        }
+        let (ticks, log_ticks) = (self.ticks, self.log_ticks);
+        if let Role::Leader(l) = &mut self.role {
+            let now = l.log_base_ticks.saturating_add(ticks - l.led_since_ticks);
+            if log_ticks > now {
+                l.log_base_ticks = log_ticks;
+                l.led_since_ticks = ticks;
+            }
+        }
+    }
+
     /// Phase 1b received.
     #[allow(clippy::type_complexity)]
     pub(crate) fn on_promise(
@@ -94,6 +112,7 @@ impl<S: StateMachine> Replica<S> {
     ) {
         let lead = self.config.max_slot_lead;
         let known = self.known_chosen_upto;
+        let chosen_upto = self.chosen_upto;
         let bounded = !self.config.fault(|f| f.unbounded_promise);
         let Role::Candidate(p) = &mut self.role else {
             return;
@@ -105,12 +124,15 @@ impl<S: StateMachine> Replica<S> {
             return; // stale (or an earlier incarnation's), or oversized
         }
         // An acceptor accepts only below its chosen bound plus `max_slot_lead`
-        // (`on_accept`). A slot further beyond what we know chosen means we
-        // lag (or the message is malformed): catch up, never fill the gap.
+        // (`on_accept`). A slot further beyond what we hold chosen (or the
+        // promiser's snapshot) means we lag, or the message is malformed:
+        // catch up, never fill the gap. The bound is not what we were merely
+        // told is chosen (`known_chosen_upto`): any member's commit raises
+        // that without limit, and every slot up to it would be ours to fill.
         let limit = p
             .first_slot
+            .max(chosen_upto)
             .max(snapshot_upto)
-            .max(known)
             .saturating_add(lead);
         let beyond = accepted
             .iter()
@@ -292,6 +314,15 @@ impl<S: StateMachine> Replica<S> {
     }
 
     /// Proposes queued commands, a batch per slot, while the window allows.
+    /// Slot `u64::MAX` is never proposed: a log that reaches it (only a
+    /// malformed snapshot can take it there) keeps its commands queued, and
+    /// clients get `Busy` once the queue is full.
+    ///
+    /// # Panics
+    ///
+    /// If the next slot is one this leader knows chosen: a leader that
+    /// learns a slot at or past its `next_slot` steps down (`learn`), so this
+    /// would propose a second value at a chosen slot.
     pub(crate) fn propose(&mut self, out: &mut Out<S>) {
         let log_ticks = self.proposal_log_ticks();
         let max_batch = self.config.max_batch;
@@ -302,14 +333,22 @@ impl<S: StateMachine> Replica<S> {
         };
         let mut accepts = Vec::new();
         while !self.queue.is_empty() && (l.in_flight.len() as u64) < window {
+            let slot = l.next_slot;
+            let Some(next_slot) = slot.checked_add(1) else {
+                break; // the log is full
+            };
+            assert!(
+                slot >= chosen_upto && !self.chosen.contains_key(&slot),
+                "leader of {} would propose at chosen slot {slot} (chosen below {chosen_upto})",
+                l.ballot
+            );
+            l.next_slot = next_slot;
             let n = self.queue.len().min(max_batch);
             let proposals: Vec<Proposal<S::Command>> = self.queue.drain(..n).collect();
             let entry = Arc::new(Entry {
                 log_ticks,
                 proposals,
             });
-            let slot = l.next_slot;
-            l.next_slot += 1;
             l.in_flight.insert(
                 slot,
                 InFlight {
@@ -403,7 +442,7 @@ impl<S: StateMachine> Replica<S> {
                 });
             }
         }
-        for (client_id, seq) in std::mem::take(&mut self.waiting) {
+        for (client_id, seq) in std::mem::take(&mut self.waiting).into_keys() {
             out.ready.replies.push(super::message::ClientReply {
                 client_id,
                 seq,

@@ -16,17 +16,20 @@ impl<S: StateMachine> Replica<S> {
     /// Learns that `entry` is chosen for `slot` (records it first).
     ///
     /// A leader that learns, other than from its own quorum, another value
-    /// for a slot it proposed has been superseded: the value was chosen in a
-    /// higher ballot. It steps down, because its commits teach acceptors the
-    /// values they accepted in its ballot (`learn_by_commit`), which is right
-    /// only for slots chosen in that ballot.
+    /// for a slot it proposed, or any slot at or beyond its `next_slot` (one
+    /// it has not proposed yet), has been superseded: that value was chosen
+    /// in a higher ballot. It steps down, because its commits teach acceptors
+    /// the values they accepted in its ballot (`learn_by_commit`), which is
+    /// right only for slots chosen in that ballot, and its next accept would
+    /// propose its own value at a slot already chosen.
     pub(crate) fn learn(&mut self, slot: Slot, entry: SharedEntry<S::Command>, out: &mut Out<S>) {
         if slot < self.snapshot_upto || slot < self.chosen_upto || self.chosen.contains_key(&slot) {
             return;
         }
         let mut superseded = false;
         if let Role::Leader(l) = &mut self.role {
-            superseded = l.in_flight.get(&slot).is_some_and(|f| f.entry != entry);
+            superseded =
+                slot >= l.next_slot || l.in_flight.get(&slot).is_some_and(|f| f.entry != entry);
             // A recovery slot stays in flight until a quorum accepts it in
             // this ballot, however else we learn it.
             if !l.recovery.contains(&slot) {
@@ -43,7 +46,8 @@ impl<S: StateMachine> Replica<S> {
 
     pub(crate) fn advance_chosen_upto(&mut self) {
         self.chosen_upto = self.chosen_upto.max(self.snapshot_upto);
-        while self.chosen.contains_key(&self.chosen_upto) {
+        // Slot `u64::MAX` is never used (see `propose`), so this cannot wrap.
+        while self.chosen_upto < Slot::MAX && self.chosen.contains_key(&self.chosen_upto) {
             self.chosen_upto += 1;
         }
         self.known_chosen_upto = self.known_chosen_upto.max(self.chosen_upto);
@@ -66,6 +70,12 @@ impl<S: StateMachine> Replica<S> {
         for (slot, entry) in found {
             self.learn(slot, entry, out);
         }
+    }
+
+    /// A peer's snapshot covers every slot below `upto`: this replica lags,
+    /// and its tick fetches until it holds them (see [`Message::Compacted`]).
+    pub(crate) fn on_compacted(&mut self, upto: Slot) {
+        self.known_chosen_upto = self.known_chosen_upto.max(upto);
     }
 
     /// A peer asks for chosen slots: send what we hold, or a snapshot if the
@@ -145,8 +155,12 @@ impl<S: StateMachine> Replica<S> {
                             self.config.max_sessions,
                             || state.apply(now, command),
                         );
-                        if self.waiting.remove(&(*client_id, *seq)) {
+                        if let Some(held) = self.waiting.remove(&(*client_id, *seq)) {
+                            // The client we hold may have sent another command
+                            // under this number (to an earlier leader, say):
+                            // this answer is not its.
                             let outcome = match result {
+                                _ if held != *command => Outcome::SeqReused,
                                 SessionOutcome::Applied(r) | SessionOutcome::Duplicate(r) => {
                                     Outcome::Ok(r)
                                 }
@@ -175,5 +189,6 @@ impl<S: StateMachine> Replica<S> {
                 self.maybe_snapshot(out);
             }
         }
+        self.rebase_log_time();
     }
 }

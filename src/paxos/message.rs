@@ -126,6 +126,14 @@ pub enum Message<S: StateMachine> {
         /// The round confirmed.
         read_round: u64,
     },
+    /// An acceptor's answer to an accept for a slot its snapshot covers:
+    /// every slot below `upto` is chosen, so the leader lags behind a value
+    /// it cannot see. It fetches (and, superseded, steps down), instead of
+    /// retransmitting to acceptors that drop the accept silently.
+    Compacted {
+        /// The acceptor's snapshot covers every slot below this one.
+        upto: Slot,
+    },
     /// A lagging replica asks for chosen slots from `from_slot` on.
     Fetch {
         /// The first slot the asker misses.

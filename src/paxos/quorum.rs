@@ -29,6 +29,15 @@ pub enum QuorumError {
         /// Phase-2 size.
         phase2: usize,
     },
+    /// A phase-1 quorum of one in a cluster of more: a ballot would then be
+    /// known to its proposer's acceptor alone, so a proposer whose disk is
+    /// wiped could stand again with a ballot its earlier incarnation led, and
+    /// that incarnation's delayed accepts would count in the new one.
+    #[error("a phase-1 quorum of 1 in a cluster of {members}: a wiped replica could reuse a ballot only it knew (use 2 or more)")]
+    LonePhase1 {
+        /// Members.
+        members: usize,
+    },
     /// A size is zero or larger than the cluster.
     #[error("quorum sizes must be between 1 and {members}, got {phase1} and {phase2}")]
     OutOfRange {
@@ -73,6 +82,9 @@ impl Quorums {
                 phase2,
             });
         }
+        if phase1 < 2 && members > 1 {
+            return Err(QuorumError::LonePhase1 { members });
+        }
         if phase1 + phase2 <= members {
             return Err(QuorumError::NoIntersection {
                 members,
@@ -107,7 +119,9 @@ mod tests {
                 for p2 in 1..=n {
                     let subsets =
                         |k: usize| (0u32..1 << n).filter(move |m| m.count_ones() as usize == k);
-                    let naive = subsets(p1).all(|a| subsets(p2).all(|b| a & b != 0));
+                    let intersect = subsets(p1).all(|a| subsets(p2).all(|b| a & b != 0));
+                    // Phase-1 quorums of one are refused apart (LonePhase1).
+                    let naive = intersect && (p1 > 1 || n == 1);
                     assert_eq!(
                         Quorums::flexible(n, p1, p2).is_ok(),
                         naive,
@@ -116,6 +130,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_phase1_quorum_of_one_is_refused_beyond_one_member() {
+        assert_eq!(
+            Quorums::flexible(3, 1, 3),
+            Err(QuorumError::LonePhase1 { members: 3 })
+        );
+        assert!(Quorums::flexible(1, 1, 1).is_ok());
+        assert!(Quorums::flexible(3, 2, 2).is_ok());
     }
 
     #[test]

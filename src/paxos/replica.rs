@@ -177,8 +177,9 @@ pub struct Replica<S: StateMachine> {
     pub(crate) amnesia: Option<Amnesia>,
     // Clients.
     pub(crate) queue: VecDeque<Proposal<S::Command>>,
-    /// Client requests this replica will answer when applied.
-    pub(crate) waiting: BTreeSet<(u64, u64)>,
+    /// Client requests this replica will answer when applied, by
+    /// `(client_id, seq)`, with the command (a retry must carry the same one).
+    pub(crate) waiting: BTreeMap<(u64, u64), S::Command>,
 }
 
 /// The state machine serialized through its own snapshot format.
@@ -250,7 +251,7 @@ impl<S: StateMachine> Replica<S> {
             rng,
             amnesia: None,
             queue: VecDeque::new(),
-            waiting: BTreeSet::new(),
+            waiting: BTreeMap::new(),
         })
     }
 
@@ -418,6 +419,7 @@ impl<S: StateMachine> Replica<S> {
             Message::CommitAck { ballot, read_round } => {
                 self.on_commit_ack(from, ballot, read_round, out)
             }
+            Message::Compacted { upto } => self.on_compacted(upto),
             Message::Fetch { from_slot } => self.on_fetch(from, from_slot, out),
             Message::Learn { entries } => self.on_learn(from, entries, out),
             Message::SnapshotChunk {
@@ -527,6 +529,7 @@ impl<S: StateMachine> Replica<S> {
         self.chosen_upto = self.chosen_upto.max(image.upto);
         self.known_chosen_upto = self.known_chosen_upto.max(image.upto);
         self.truncate(image.upto);
+        self.rebase_log_time();
     }
 
     /// Drops accepted and chosen values below `upto` (a snapshot covers them).
@@ -544,7 +547,8 @@ impl<S: StateMachine> Replica<S> {
 
     /// Leaves the request queue consistent: used by `client.rs`.
     pub(crate) fn enqueue(&mut self, request: ClientRequest<S::Command>) {
-        self.waiting.insert((request.client_id, request.seq));
+        self.waiting
+            .insert((request.client_id, request.seq), request.command.clone());
         self.queue.push_back(Proposal::Client {
             client_id: request.client_id,
             seq: request.seq,

@@ -119,9 +119,12 @@ impl<S: StateMachine> Replica<S> {
             return;
         };
         // A leader whose proposals the snapshot covers cannot tell whether
-        // they were chosen in its ballot: superseded (see `learn`).
+        // they were chosen in its ballot, and slots at or past its next one
+        // were chosen in a higher ballot: superseded (see `learn`).
         let covers_proposals = match &self.role {
-            Role::Leader(l) => l.in_flight.range(..image.upto).next().is_some(),
+            Role::Leader(l) => {
+                image.upto > l.next_slot || l.in_flight.range(..image.upto).next().is_some()
+            }
             _ => false,
         };
         if covers_proposals && !self.config.fault(|f| f.commit_teaches_unchosen) {

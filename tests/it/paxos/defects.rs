@@ -619,9 +619,6 @@ proptest! {
     /// up to `u64::MAX`), interleaved with ticks and requests, no step of a
     /// replica panics or sends more than [`message_bound`] messages.
     #[test]
-    /// Open: fails against the fix (killed out of memory), likely through
-    /// the hole `defect5_promise_after_an_inflated_chosen_bound_...` shows.
-    #[ignore = "open: a step explodes (killed, out of memory); see the inflated-bound test"]
     fn defect5_member_messages_never_explode_a_step(
         inputs in prop::collection::vec(
             (0u8..24, 2u64..=3, any_slot(), any_slot(), any_slot(), any::<bool>()),
@@ -642,10 +639,10 @@ proptest! {
 /// Defect 5 with the chosen bound inflated first: member 2 announces
 /// (Commit, at a ballot candidate 1 has not promised above) that every slot
 /// below `announced` is chosen, then 1 stands and 2's promise reports one
-/// value at slot `announced`. The fix bounds a promise's slots by one slot
-/// lead beyond what the candidate knows chosen, and that includes the
-/// announced bound, which nothing bounds: 1 fills and broadcasts every slot
-/// from its own chosen bound (0) up to `announced`.
+/// value at slot `announced`. Bounding a promise's slots by what the
+/// candidate had heard announced once let 1 fill and broadcast every slot
+/// from its own chosen bound (0) up to `announced`; the bound is now what 1
+/// itself knows chosen (or the promiser's snapshot), plus one slot lead.
 fn inflated_promise_schedule(announced: Slot) -> Result<(), String> {
     let c = small_lead_config(false);
     let bound = message_bound(&c);
@@ -677,9 +674,9 @@ fn inflated_promise_schedule(announced: Slot) -> Result<(), String> {
     Ok(())
 }
 
-/// Open: fails against the fix (200 004 messages, bound 444).
+/// Failed against the first fix (200 004 messages, bound 444): the bound
+/// trusted the announced chosen bound.
 #[test]
-#[ignore = "open: the fix's slot bound trusts an announced chosen bound (200 004 messages)"]
 fn defect5_promise_after_an_inflated_chosen_bound_sends_few_messages() {
     assert_eq!(inflated_promise_schedule(100_000), Ok(()));
 }
