@@ -45,6 +45,13 @@ pub trait Model: Sync {
         op.key.as_ref()
     }
 
+    /// The heap memory `state` owns beyond its own size, for the search's
+    /// memory limit. Default: none (states of plain values).
+    fn state_heap_bytes(&self, state: &Self::State) -> usize {
+        let _ = state;
+        0
+    }
+
     /// Whether `op` changes no state wherever it can happen (a read). The
     /// search takes such an operation, when the state satisfies it, without
     /// branching. Default: false.
@@ -107,6 +114,22 @@ impl HVal {
     /// The value.
     pub fn get(&self) -> &Value {
         &self.value
+    }
+
+    /// The heap this value owns: its shared cell and what the value holds.
+    /// Counted in full per holder, though clones share it: an overestimate,
+    /// so the memory limit errs on the safe side.
+    pub fn heap_bytes(&self) -> usize {
+        fn owned(v: &Value) -> usize {
+            let node = std::mem::size_of::<Value>();
+            match v {
+                Value::String(s) => s.capacity(),
+                Value::Array(a) => a.iter().map(|x| node + owned(x)).sum(),
+                Value::Object(o) => o.iter().map(|(k, x)| k.len() + node + owned(x)).sum(),
+                _ => 0,
+            }
+        }
+        2 * std::mem::size_of::<usize>() + std::mem::size_of::<Value>() + owned(&self.value)
     }
 
     /// Whether this is nil.

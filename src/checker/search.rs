@@ -312,12 +312,14 @@ pub fn search<'o, M: Model>(
     // An entry, its set, and the table's control byte and slack.
     let entry_bytes = std::mem::size_of::<MemoEntry<M::State>>() * 8 / 7 + words * 8 + 2;
     let mut unflushed_bytes = 0usize;
+    // Everything charged so far, flushed or not: entries plus the heap their
+    // states own (a kv append state is a string as long as the history).
+    let mut charged_bytes = 0usize;
     let mut deepest: Option<DeadEnd> = None;
-    let release = |memo_len: usize, unflushed: usize| {
-        budget.used_bytes.fetch_sub(
-            (memo_len * entry_bytes).saturating_sub(unflushed),
-            Ordering::Relaxed,
-        );
+    let release = |charged: usize, unflushed: usize| {
+        budget
+            .used_bytes
+            .fetch_sub(charged.saturating_sub(unflushed), Ordering::Relaxed);
     };
 
     if remaining_ok == 0 {
@@ -494,7 +496,7 @@ pub fn search<'o, M: Model>(
                 let code = if r == Exhausted::MemoryLimit { 2 } else { 1 };
                 budget.stop.store(code, Ordering::Relaxed);
                 stats.configurations = memo.len() as u64;
-                release(memo.len(), unflushed_bytes);
+                release(charged_bytes, unflushed_bytes);
                 return (Outcome::Unknown(r), stats);
             }
         }
@@ -531,7 +533,9 @@ pub fn search<'o, M: Model>(
                 |e| e.hash,
             );
             arena.extend_from_slice(&bits);
-            unflushed_bytes += entry_bytes;
+            let bytes = entry_bytes + model.state_heap_bytes(&next);
+            unflushed_bytes += bytes;
+            charged_bytes += bytes;
             entries.lift(op);
             if ops[op].ret.is_some() {
                 remaining_ok -= 1;
@@ -539,7 +543,7 @@ pub fn search<'o, M: Model>(
             let prev = std::mem::replace(&mut state, next);
             if remaining_ok == 0 {
                 stats.configurations = memo.len() as u64;
-                release(memo.len(), unflushed_bytes);
+                release(charged_bytes, unflushed_bytes);
                 let mut lin: Vec<usize> = frames
                     .iter()
                     .filter_map(|f| f.via.as_ref().map(|v| v.0 as usize))
@@ -594,7 +598,7 @@ pub fn search<'o, M: Model>(
     }
 
     stats.configurations = memo.len() as u64;
-    release(memo.len(), unflushed_bytes);
+    release(charged_bytes, unflushed_bytes);
     let (prefix, op, states) = match deepest {
         Some(DeadEnd {
             prefix,

@@ -34,11 +34,6 @@ impl<S: StateMachine> Replica<S> {
             out.ready.replies.push(reply(Outcome::Busy));
             return;
         }
-        let read_only = self.state.query(&request.command).is_some();
-        if read_only && request.read_mode == ReadMode::ReadIndex {
-            self.read_index(request, out);
-            return;
-        }
         if let Some((command, answer)) = self.sessions.cached(client_id, seq) {
             // Already applied: its answer is replicated state, if this retry
             // carries the same command.
@@ -56,6 +51,13 @@ impl<S: StateMachine> Replica<S> {
             if *command != request.command {
                 out.ready.replies.push(reply(Outcome::SeqReused));
             }
+            return;
+        }
+        // Checked after the session table: a read reusing a number already
+        // spent on another command is refused like a write.
+        let read_only = self.state.query(&request.command).is_some();
+        if read_only && request.read_mode == ReadMode::ReadIndex {
+            self.read_index(request, out);
             return;
         }
         self.enqueue(request);

@@ -74,8 +74,29 @@ impl<S: StateMachine> Replica<S> {
 
     /// A peer's snapshot covers every slot below `upto`: this replica lags,
     /// and its tick fetches until it holds them (see [`Message::Compacted`]).
-    pub(crate) fn on_compacted(&mut self, upto: Slot) {
+    ///
+    /// A leader's slot in flight below both `upto` and its own chosen bound,
+    /// with the very value it knows chosen there, counts `from` as accepting
+    /// it. That is how an amnesiac's recovery slots get their quorum when a
+    /// peer has compacted them: the peer's durable snapshot protects the
+    /// value as its acceptance would (its promises report the snapshot, and
+    /// no leader proposes below a promiser's snapshot), and without it the
+    /// recovery would wait for an acceptance that never comes.
+    pub(crate) fn on_compacted(&mut self, from: NodeId, upto: Slot, out: &mut Out<S>) {
         self.known_chosen_upto = self.known_chosen_upto.max(upto);
+        let Role::Leader(l) = &self.role else {
+            return;
+        };
+        let ballot = l.ballot;
+        let covered: Vec<Slot> = l
+            .in_flight
+            .range(..upto.min(self.chosen_upto))
+            .filter(|(s, f)| self.chosen.get(s).is_some_and(|c| **c == *f.entry))
+            .map(|(s, _)| *s)
+            .collect();
+        for slot in covered {
+            self.on_accepted(from, ballot, slot, out);
+        }
     }
 
     /// A peer asks for chosen slots: send what we hold, or a snapshot if the

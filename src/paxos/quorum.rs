@@ -38,6 +38,23 @@ pub enum QuorumError {
         /// Members.
         members: usize,
     },
+    /// A phase-2 quorum of one in a cluster of more: a chosen value would
+    /// then be held by one disk, and one wipe would lose it (the wiped
+    /// replica's recovery round finds no trace of it and chooses again).
+    #[error("a phase-2 quorum of 1 in a cluster of {members}: one wiped disk could lose a chosen value (use 2 or more)")]
+    LonePhase2 {
+        /// Members.
+        members: usize,
+    },
+    /// A phase-2 quorum of every member in a cluster of more than two: a
+    /// wiped replica's acceptor accepts nothing until it has recovered, so its
+    /// recovery slots could never gather a quorum and it would lead, not
+    /// voting, for ever.
+    #[error("a phase-2 quorum of all {members} members: a wiped replica could never recover (use at most {members} - 1)")]
+    FullPhase2 {
+        /// Members.
+        members: usize,
+    },
     /// A size is zero or larger than the cluster.
     #[error("quorum sizes must be between 1 and {members}, got {phase1} and {phase2}")]
     OutOfRange {
@@ -85,6 +102,12 @@ impl Quorums {
         if phase1 < 2 && members > 1 {
             return Err(QuorumError::LonePhase1 { members });
         }
+        if phase2 < 2 && members > 1 {
+            return Err(QuorumError::LonePhase2 { members });
+        }
+        if phase2 == members && members > 2 {
+            return Err(QuorumError::FullPhase2 { members });
+        }
         if phase1 + phase2 <= members {
             return Err(QuorumError::NoIntersection {
                 members,
@@ -120,8 +143,10 @@ mod tests {
                     let subsets =
                         |k: usize| (0u32..1 << n).filter(move |m| m.count_ones() as usize == k);
                     let intersect = subsets(p1).all(|a| subsets(p2).all(|b| a & b != 0));
-                    // Phase-1 quorums of one are refused apart (LonePhase1).
-                    let naive = intersect && (p1 > 1 || n == 1);
+                    // Quorums of one, and phase-2 quorums of everyone, are
+                    // refused apart (LonePhase1, LonePhase2, FullPhase2).
+                    let apart = n == 1 || (p1 > 1 && p2 > 1 && (p2 < n || n == 2));
+                    let naive = intersect && apart;
                     assert_eq!(
                         Quorums::flexible(n, p1, p2).is_ok(),
                         naive,
@@ -140,6 +165,24 @@ mod tests {
         );
         assert!(Quorums::flexible(1, 1, 1).is_ok());
         assert!(Quorums::flexible(3, 2, 2).is_ok());
+    }
+
+    #[test]
+    fn phase2_quorums_of_one_or_of_everyone_are_refused() {
+        assert_eq!(
+            Quorums::flexible(3, 3, 1),
+            Err(QuorumError::LonePhase2 { members: 3 })
+        );
+        assert_eq!(
+            Quorums::flexible(3, 2, 3),
+            Err(QuorumError::FullPhase2 { members: 3 })
+        );
+        assert_eq!(
+            Quorums::flexible(5, 2, 5),
+            Err(QuorumError::FullPhase2 { members: 5 })
+        );
+        assert!(Quorums::flexible(2, 2, 2).is_ok());
+        assert!(Quorums::flexible(5, 2, 4).is_ok());
     }
 
     #[test]

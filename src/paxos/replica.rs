@@ -419,7 +419,7 @@ impl<S: StateMachine> Replica<S> {
             Message::CommitAck { ballot, read_round } => {
                 self.on_commit_ack(from, ballot, read_round, out)
             }
-            Message::Compacted { upto } => self.on_compacted(upto),
+            Message::Compacted { upto } => self.on_compacted(from, upto, out),
             Message::Fetch { from_slot } => self.on_fetch(from, from_slot, out),
             Message::Learn { entries } => self.on_learn(from, entries, out),
             Message::SnapshotChunk {

@@ -104,6 +104,12 @@ pub fn append_history(events: &[ClientEvent<AppendCommand, AppendResponse>]) -> 
     History { events: out }
 }
 
+/// The search caches' memory bound for one history check (the process takes
+/// up to about 2.5 times this): a soak of long seeds with a generous time
+/// limit once let one hard history take the whole machine. Reaching it
+/// makes the verdict unknown, counted as undecided, never as valid.
+const CHECK_MEMORY_BYTES: usize = 1 << 30;
+
 /// Checks an append history with the kv model: `Ok(true)` linearizable,
 /// `Ok(false)` undecided within `time_limit`, `Err` the checker's evidence.
 pub fn check_appends(
@@ -113,6 +119,7 @@ pub fn check_appends(
     let ops = checker::operations(append_history(events)).map_err(|e| e.to_string())?;
     let options = CheckOptions {
         time_limit: Some(time_limit),
+        memory_limit_bytes: Some(CHECK_MEMORY_BYTES),
         ..CheckOptions::default()
     };
     let report = checker::check(&Kv::new(Value::Null, NilRead::Absent), &ops, &options)

@@ -5,6 +5,7 @@ mod bounds;
 #[cfg(feature = "faults")]
 mod defects;
 mod review;
+mod review2;
 mod rules;
 mod scenarios;
 mod simulation;

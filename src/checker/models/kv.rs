@@ -68,6 +68,10 @@ impl Model for Kv {
     type State = HVal;
     type Op = KvOp;
 
+    fn state_heap_bytes(&self, state: &HVal) -> usize {
+        state.heap_bytes()
+    }
+
     fn name(&self) -> &'static str {
         "kv"
     }

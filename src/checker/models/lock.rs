@@ -67,6 +67,13 @@ impl Lock {
 
 impl Model for Lock {
     type State = LockState;
+
+    fn state_heap_bytes(&self, state: &LockState) -> usize {
+        state
+            .holder
+            .as_ref()
+            .map_or(0, |(owner, _)| owner.heap_bytes())
+    }
     type Op = LockOp;
 
     fn name(&self) -> &'static str {

@@ -102,6 +102,15 @@ fn micro_ops(v: &Value, nil: NilRead, known: bool) -> Result<Vec<Micro>, String>
 
 impl Model for MultiRegister {
     type State = MultiState;
+
+    fn state_heap_bytes(&self, state: &MultiState) -> usize {
+        let entry = std::mem::size_of::<(String, HVal)>();
+        state
+            .0
+            .iter()
+            .map(|(k, v)| entry + k.capacity() + v.heap_bytes())
+            .sum()
+    }
     type Op = Vec<Micro>;
 
     fn name(&self) -> &'static str {

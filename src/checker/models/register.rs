@@ -53,6 +53,10 @@ impl Model for Register {
     type State = HVal;
     type Op = RegisterOp;
 
+    fn state_heap_bytes(&self, state: &HVal) -> usize {
+        state.heap_bytes()
+    }
+
     fn name(&self) -> &'static str {
         if self.cas {
             "cas-register"

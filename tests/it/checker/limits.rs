@@ -74,3 +74,41 @@ fn pruning_needless_pending_puts_decides_the_hard_partition() {
     let f = r.partitions[1].failure.as_ref().unwrap();
     assert_eq!(f.op, 22, "the get, invoked at event 22");
 }
+
+/// The memory limit counts the heap a state owns: each configuration of 12
+/// concurrent pending appends of 4 KiB holds a string of up to 48 KiB. Once
+/// only the entries were counted (about 60 bytes each), a 1 MiB limit let
+/// some 17,000 such states (hundreds of MiB) in before it stopped the search.
+#[test]
+fn memory_limit_counts_the_states_heap() {
+    let mut b = Builder::new();
+    for p in 0..12 {
+        b.invoke_key(
+            p,
+            "append",
+            json!("k"),
+            json!(format!("{p:x}").repeat(4096)),
+        );
+    }
+    b.invoke_key(50, "get", json!("k"), Value::Null).ok_key(
+        50,
+        "get",
+        json!("k"),
+        json!("never written"),
+    );
+    let ops = operations(b.build()).unwrap();
+    let limit = 1 << 20;
+    let opts = CheckOptions {
+        memory_limit_bytes: Some(limit),
+        tuning: NO_PRUNING,
+        ..CheckOptions::default()
+    };
+    let r = check(&Kv::new(Value::Null, NilRead::Absent), &ops, &opts).unwrap();
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert_eq!(r.partitions[0].reason, Some(Exhausted::MemoryLimit));
+    let held = r.partitions[0].stats.configurations as usize * 4096;
+    assert!(
+        held <= 2 * limit,
+        "{held} bytes of states under a {limit} limit"
+    );
+}

@@ -280,7 +280,7 @@ fn p2c_new_leader_proposes_the_value_a_majority_reports() {
 fn p2c_highest_ballot_wins_and_gaps_are_noops() {
     let mut r = Replica::new(
         Config {
-            quorums: synod::paxos::Quorums::flexible(3, 3, 1).unwrap(),
+            quorums: synod::paxos::Quorums::flexible(3, 3, 2).unwrap(),
             ..config(1)
         },
         AppendLog::default(),
@@ -314,7 +314,7 @@ fn p2c_highest_ballot_wins_and_gaps_are_noops() {
 #[test]
 fn p2c_is_broken_by_skip_adopt_fault() {
     let mut c = Config {
-        quorums: synod::paxos::Quorums::flexible(3, 3, 1).unwrap(),
+        quorums: synod::paxos::Quorums::flexible(3, 3, 2).unwrap(),
         ..config(1)
     };
     c.faults.skip_adopt_highest_accepted = true;
