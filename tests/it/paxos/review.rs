@@ -19,13 +19,13 @@ type M = Message<AppendLog>;
 /// A tiny hand-driven network: every message sent is queued; nothing is
 /// delivered unless the test says so (loss, delay and reordering are the
 /// test's choice).
-struct Net {
-    r: BTreeMap<u64, Replica<AppendLog>>,
-    q: Vec<(u64, u64, M)>,
+pub(super) struct Net {
+    pub(super) r: BTreeMap<u64, Replica<AppendLog>>,
+    pub(super) q: Vec<(u64, u64, M)>,
 }
 
 impl Net {
-    fn new(ids: &[u64], cfg: impl Fn(u64) -> Config) -> Net {
+    pub(super) fn new(ids: &[u64], cfg: impl Fn(u64) -> Config) -> Net {
         let r = ids
             .iter()
             .map(|&id| (id, Replica::new(cfg(id), AppendLog::default()).unwrap()))
@@ -33,7 +33,7 @@ impl Net {
         Net { r, q: Vec::new() }
     }
 
-    fn step(&mut self, id: u64, input: Input<AppendLog>) -> Ready<AppendLog> {
+    pub(super) fn step(&mut self, id: u64, input: Input<AppendLog>) -> Ready<AppendLog> {
         let ready = self.r.get_mut(&id).unwrap().step(input);
         for (to, m) in &ready.messages {
             self.q.push((id, *to, m.clone()));
@@ -43,7 +43,7 @@ impl Net {
 
     /// Delivers, in order, every queued message matching `f` (messages they
     /// cause are queued, not delivered).
-    fn deliver(&mut self, f: impl Fn(u64, u64, &M) -> bool) -> usize {
+    pub(super) fn deliver(&mut self, f: impl Fn(u64, u64, &M) -> bool) -> usize {
         let (now, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.q)
             .into_iter()
             .partition(|(a, b, m)| f(*a, *b, m));
@@ -58,7 +58,7 @@ impl Net {
     }
 
     /// Removes and returns the first queued message matching `f`.
-    fn take(&mut self, f: impl Fn(u64, u64, &M) -> bool) -> (u64, u64, M) {
+    pub(super) fn take(&mut self, f: impl Fn(u64, u64, &M) -> bool) -> (u64, u64, M) {
         let i = self
             .q
             .iter()
@@ -68,7 +68,7 @@ impl Net {
     }
 
     /// Ticks `id` until it stands; the prepares stay queued.
-    fn stand(&mut self, id: u64) {
+    pub(super) fn stand(&mut self, id: u64) {
         for _ in 0..1000 {
             let ready = self.step(id, Input::Tick);
             if ready
@@ -82,7 +82,7 @@ impl Net {
         panic!("{id} never stood");
     }
 
-    fn chosen(&self, id: u64, slot: u64) -> Option<Vec<Proposal<AppendCommand>>> {
+    pub(super) fn chosen(&self, id: u64, slot: u64) -> Option<Vec<Proposal<AppendCommand>>> {
         self.r[&id]
             .learned()
             .find(|(s, _)| *s == slot)

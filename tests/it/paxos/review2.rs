@@ -5,67 +5,15 @@
 //! are fixed; one is open, ignored, and named in the README's "What is NOT
 //! checked".
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use synod::paxos::{Config, Entry, Input, Message, Outcome, QuorumError, Quorums, Ready, Replica};
+use synod::paxos::{Config, Entry, Input, Message, Outcome, QuorumError, Quorums, Replica};
 use synod::sim::{AppendCommand, AppendLog};
 
+use super::review::Net;
 use super::rules::{from, read, write};
 
 type M = Message<AppendLog>;
-
-/// A hand-driven network: every message sent is queued; nothing is delivered
-/// unless the test says so (loss, delay and reordering are its choice).
-struct Net {
-    r: BTreeMap<u64, Replica<AppendLog>>,
-    q: Vec<(u64, u64, M)>,
-}
-
-impl Net {
-    fn new(ids: &[u64], cfg: impl Fn(u64) -> Config) -> Net {
-        let r = ids
-            .iter()
-            .map(|&id| (id, Replica::new(cfg(id), AppendLog::default()).unwrap()))
-            .collect();
-        Net { r, q: Vec::new() }
-    }
-
-    fn step(&mut self, id: u64, input: Input<AppendLog>) -> Ready<AppendLog> {
-        let ready = self.r.get_mut(&id).unwrap().step(input);
-        for (to, m) in &ready.messages {
-            self.q.push((id, *to, m.clone()));
-        }
-        ready
-    }
-
-    /// Delivers, in order, every queued message matching `f` (messages they
-    /// cause are queued, not delivered); the others stay queued.
-    fn deliver(&mut self, f: impl Fn(u64, u64, &M) -> bool) -> usize {
-        let (now, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.q)
-            .into_iter()
-            .partition(|(a, b, m)| f(*a, *b, m));
-        self.q = keep;
-        let n = now.len();
-        for (a, b, m) in now {
-            if self.r.contains_key(&b) {
-                self.step(b, from(a, m));
-            }
-        }
-        n
-    }
-
-    /// Ticks `id` until it stands; the prepares stay queued.
-    fn stand(&mut self, id: u64) {
-        for _ in 0..1000 {
-            let ready = self.step(id, Input::Tick);
-            if ready.messages.iter().any(|(_, m)| is_prepare(m)) {
-                return;
-            }
-        }
-        panic!("{id} never stood");
-    }
-}
 
 fn is_prepare(m: &M) -> bool {
     matches!(m, Message::Prepare { .. })
