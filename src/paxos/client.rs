@@ -54,9 +54,18 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         // Checked after the session table: a read reusing a number already
-        // spent on another command is refused like a write.
+        // spent on another command is refused like a write, and one reusing
+        // an older number is stale, as a write would be when applied.
         let read_only = self.state.query(&request.command).is_some();
         if read_only && request.read_mode == ReadMode::ReadIndex {
+            if self
+                .sessions
+                .last_seq(client_id)
+                .is_some_and(|last| seq < last)
+            {
+                out.ready.replies.push(reply(Outcome::SessionStale));
+                return;
+            }
             self.read_index(request, out);
             return;
         }

@@ -152,6 +152,12 @@ impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
             .map(|s| (&s.command, &s.response))
     }
 
+    /// The latest sequence number applied for `client_id`, if it has a
+    /// session.
+    pub fn last_seq(&self, client_id: u64) -> Option<u64> {
+        self.sessions.get(&client_id).map(|s| s.last_seq)
+    }
+
     /// Number of sessions.
     pub fn len(&self) -> usize {
         self.sessions.len()

@@ -6,6 +6,7 @@ mod bounds;
 mod defects;
 mod review;
 mod review2;
+mod review3;
 mod rules;
 mod scenarios;
 mod simulation;

@@ -15,10 +15,10 @@ use super::rules::{from, read, write};
 
 type M = Message<AppendLog>;
 
-fn is_prepare(m: &M) -> bool {
+pub(super) fn is_prepare(m: &M) -> bool {
     matches!(m, Message::Prepare { .. })
 }
-fn is_promise(m: &M) -> bool {
+pub(super) fn is_promise(m: &M) -> bool {
     matches!(m, Message::Promise { .. })
 }
 
@@ -178,7 +178,7 @@ fn review2_read_reusing_an_applied_seq_is_refused() {
 impl Net {
     /// Healed network: every replica ticks, every message is delivered, for
     /// `rounds` rounds. Returns every client reply.
-    fn run(&mut self, rounds: usize) -> Vec<(u64, Outcome<synod::sim::AppendResponse>)> {
+    pub(super) fn run(&mut self, rounds: usize) -> Vec<(u64, Outcome<synod::sim::AppendResponse>)> {
         let ids: Vec<u64> = self.r.keys().copied().collect();
         let mut replies = Vec::new();
         for _ in 0..rounds {
@@ -203,7 +203,7 @@ impl Net {
     /// A client that writes `v` with (client, 1), retrying every 10 rounds at
     /// the replica the last answer named (or each in turn), for `rounds`
     /// rounds of a healed network. Whether it got `Ok`.
-    fn client_write(&mut self, client: u64, v: u64, rounds: usize) -> bool {
+    pub(super) fn client_write(&mut self, client: u64, v: u64, rounds: usize) -> bool {
         let ids: Vec<u64> = self.r.keys().copied().collect();
         let mut target = ids[0];
         for round in 0..rounds {
