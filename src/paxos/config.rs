@@ -34,6 +34,10 @@ pub struct Faults {
     /// and differs between replicas: log time freezes and jumps, and sessions
     /// expire early.
     pub raw_ticks_log_time: bool,
+    /// A request from a client with no session is applied whatever its
+    /// sequence number (it opens a session): a retry whose session expired or
+    /// was evicted applies twice. With `raw_ticks_log_time`, defect 3 as found.
+    pub sessionless_apply: bool,
     /// A leader never fetches on ticks: one lost fetch stalls it.
     pub leader_never_fetches: bool,
     /// A promise's slots are not bounded: one promise makes a leader fill and
@@ -261,6 +265,7 @@ pub(crate) struct ConfigFaults {
     pub(crate) commit_teaches_unchosen: bool,
     pub(crate) reuse_amnesiac_ballot: bool,
     pub(crate) raw_ticks_log_time: bool,
+    pub(crate) sessionless_apply: bool,
     pub(crate) leader_never_fetches: bool,
     pub(crate) unbounded_promise: bool,
 }

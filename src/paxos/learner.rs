@@ -168,12 +168,13 @@ impl<S: StateMachine> Replica<S> {
                         command,
                     } => {
                         let state = &mut self.state;
-                        let result = self.sessions.apply(
+                        let result = self.sessions.apply_opening(
                             *client_id,
                             *seq,
                             command,
                             now,
                             self.config.max_sessions,
+                            self.config.fault(|f| f.sessionless_apply),
                             || state.apply(now, command),
                         );
                         if let Some(held) = self.waiting.remove(&(*client_id, *seq)) {

@@ -87,6 +87,22 @@ impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
         max_sessions: usize,
         apply: impl FnOnce() -> R,
     ) -> SessionOutcome<R> {
+        self.apply_opening(client_id, seq, command, now, max_sessions, false, apply)
+    }
+
+    /// [`Sessions::apply`]; with `open_any` (the planted fault
+    /// `sessionless_apply`) any sequence number opens a session.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_opening(
+        &mut self,
+        client_id: u64,
+        seq: u64,
+        command: &C,
+        now: u64,
+        max_sessions: usize,
+        open_any: bool,
+        apply: impl FnOnce() -> R,
+    ) -> SessionOutcome<R> {
         if let Some(s) = self.sessions.get_mut(&client_id) {
             if seq < s.last_seq {
                 return SessionOutcome::Stale;
@@ -108,7 +124,7 @@ impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
             s.response = response.clone();
             return SessionOutcome::Applied(response);
         }
-        if seq != FIRST_SEQ {
+        if seq != FIRST_SEQ && !open_any {
             return SessionOutcome::Expired;
         }
         while self.sessions.len() >= max_sessions.max(1) {

@@ -8,7 +8,8 @@ use crate::paxos::{
     ClientReply, ClientRequest, Input, NodeId, Outcome, ReadMode, StateMachine, FIRST_SEQ,
 };
 
-use super::cluster::{Sim, Violation};
+use super::cluster::Sim;
+use super::ghost::Violation;
 use super::history::{ClientEvent, ClientEventKind};
 
 impl<S: StateMachine> Sim<S> {

@@ -1,14 +1,14 @@
 //! The simulated cluster: replicas with in-memory disks, a lossy network,
 //! clients, and the agreement check.
 
-use std::collections::BTreeMap;
-
 use crate::paxos::{
     ClientReply, ClientRequest, Config, Input, Message, NodeId, Record, Replica, SharedEntry, Slot,
     StateMachine,
 };
 
+use super::ghost::{Ghost, Violation};
 use super::history::ClientEvent;
+use super::network::{Held, Links};
 use super::rng::SimRng;
 
 /// What a simulation does; probabilities are per mille, per step.
@@ -47,6 +47,14 @@ pub struct SimConfig {
     /// session) after this many ticks of the whole cluster since it invoked
     /// it; 0: never.
     pub op_timeout_ticks: u64,
+    /// Chance a step redraws which links are cut ([`Links::draw`]); 0: the
+    /// network is never partitioned (and the run's draws are as before).
+    pub partition_per_mille: u32,
+    /// Chance a sent message is held back for 100 to 2,000 steps.
+    pub delay_per_mille: u32,
+    /// Chance a reply to a client is lost (the request may have been
+    /// applied: the client retries, as over a broken connection).
+    pub reply_loss_per_mille: u32,
 }
 
 impl SimConfig {
@@ -68,6 +76,9 @@ impl SimConfig {
             max_network: 100_000,
             reorder_per_mille: 1000,
             op_timeout_ticks: 0,
+            partition_per_mille: 0,
+            delay_per_mille: 0,
+            reply_loss_per_mille: 0,
         }
     }
 
@@ -81,25 +92,6 @@ impl SimConfig {
             ..SimConfig::calm(seed, replicas)
         }
     }
-}
-
-/// Two replicas learned different values for one slot (or one replica's
-/// learned value changed).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("step {step}: slot {slot} learned as {first_value} by replica {first} and as {second_value} by replica {second}")]
-pub struct Violation {
-    /// The step that exposed it.
-    pub step: u64,
-    /// The slot.
-    pub slot: Slot,
-    /// The replica that learned it first.
-    pub first: NodeId,
-    /// Its value (debug form).
-    pub first_value: String,
-    /// The replica that learned another value.
-    pub second: NodeId,
-    /// That value (debug form).
-    pub second_value: String,
 }
 
 /// Counters of a run.
@@ -129,6 +121,10 @@ pub struct SimStats {
     pub indeterminate: u64,
     /// Fresh client sessions taken (after an expired or lost one).
     pub renewals: u64,
+    /// Partitions drawn (each redraw of the cut links, healing included).
+    pub partitions: u64,
+    /// Messages held back ([`SimConfig::delay_per_mille`]).
+    pub held: u64,
 }
 
 /// A simulated replica: its core (None while crashed) and its disk.
@@ -145,6 +141,9 @@ pub struct Node<S: StateMachine> {
     /// Its disk was wiped and nothing has been persisted since: a restart
     /// must again be amnesiac (an empty disk cannot say so itself).
     pub wiped: bool,
+    /// This start of the replica, unique over the run (each restart builds a
+    /// new core: an incarnation).
+    pub incarnation: u64,
 }
 
 /// A client with at most one request outstanding.
@@ -176,14 +175,16 @@ pub struct Sim<S: StateMachine> {
     initial: S,
     nodes: Vec<Node<S>>,
     network: Vec<(NodeId, NodeId, Message<S>)>,
+    links: Links,
+    held: Held<(NodeId, NodeId, Message<S>)>,
     pub(super) clients: Vec<Client<S::Command>>,
     pub(super) command: fn(u64, u64) -> S::Command,
     /// Every client invocation and completion, in real-time order.
     pub(super) events: Vec<ClientEvent<S::Command, S::Response>>,
     /// The next fresh client id (a renewed session's).
     pub(super) next_client_id: u64,
-    /// The first value learned for each slot, and by whom: the agreement ghost.
-    ghost: BTreeMap<Slot, (NodeId, SharedEntry<S::Command>)>,
+    /// What was learned and proposed: the invariants' ghost.
+    ghost: Ghost<S::Command>,
     replies: Vec<(NodeId, ClientReply<S::Response>)>,
     pub(super) stats: SimStats,
     /// Every event, when tracing (for reading a failing seed's story).
@@ -213,6 +214,7 @@ impl<S: StateMachine> Sim<S> {
                 config: c,
                 disk: Vec::new(),
                 wiped: false,
+                incarnation: id,
             });
         }
         let clients: Vec<Client<S::Command>> = (0..config.clients as u64)
@@ -233,11 +235,13 @@ impl<S: StateMachine> Sim<S> {
             initial,
             nodes,
             network: Vec::new(),
+            links: Links::default(),
+            held: Held::default(),
             next_client_id: 1000 + clients.len() as u64,
             clients,
             command,
             events: Vec::new(),
-            ghost: BTreeMap::new(),
+            ghost: Ghost::default(),
             replies: Vec::new(),
             stats: SimStats::default(),
             trace: None,
@@ -298,6 +302,12 @@ impl<S: StateMachine> Sim<S> {
         self.config.crash_per_mille = 0;
         self.config.restart_per_mille = 0;
         self.config.wipe_per_mille = 0;
+        self.config.partition_per_mille = 0;
+        self.config.delay_per_mille = 0;
+        self.config.reply_loss_per_mille = 0;
+        self.links = Links::default();
+        let held = self.held.release_all();
+        self.network.extend(held);
         for i in 0..self.nodes.len() {
             if self.nodes[i].replica.is_none() {
                 self.restart(i, false)?;
@@ -317,6 +327,7 @@ impl<S: StateMachine> Sim<S> {
     /// One step: a crash, a restart, a client's turn, a tick, or a delivery.
     pub fn step(&mut self) -> Result<(), Violation> {
         self.stats.steps += 1;
+        self.link_faults();
         let c = &self.config;
         let (crash, restart, tick, client) = (
             c.crash_per_mille,
@@ -385,6 +396,27 @@ impl<S: StateMachine> Sim<S> {
         Ok(())
     }
 
+    /// Releases held messages that are due, and maybe redraws the cut
+    /// links. No draw at all when both options are off: old seeds replay.
+    fn link_faults(&mut self) {
+        if !self.held.is_empty() {
+            let due = self.held.due(self.stats.steps);
+            self.network.extend(due);
+        }
+        if self.config.partition_per_mille > 0 && self.rng.chance(self.config.partition_per_mille) {
+            let leader = self
+                .nodes
+                .iter()
+                .filter_map(|n| n.replica.as_ref())
+                .find(|r| r.status().is_leader)
+                .map(|r| r.status().id);
+            self.links = Links::draw(&mut self.rng, self.nodes.len(), leader);
+            self.stats.partitions += 1;
+            let links = format!("{:?}", self.links);
+            self.note(|| format!("partition {links}"));
+        }
+    }
+
     pub(super) fn index(&self, id: NodeId) -> usize {
         self.nodes
             .iter()
@@ -412,6 +444,8 @@ impl<S: StateMachine> Sim<S> {
                 .expect("the simulated disk holds exactly what was persisted")
         };
         node.replica = Some(replica);
+        // Unique over the run: ids are 1..=n, so later ones start above.
+        node.incarnation += 1_000;
         let id = node.id;
         self.note(|| format!("restart {id} wiped={wipe}"));
         self.check_node(i)
@@ -453,10 +487,20 @@ impl<S: StateMachine> Sim<S> {
             node.disk.push(record);
         }
         for (to, message) in ready.messages {
+            let incarnation = self.nodes[i].incarnation;
+            self.ghost
+                .sent(self.stats.steps, (id, incarnation), &message)?;
             if self.rng.chance(self.config.loss_per_mille)
                 || self.network.len() >= self.config.max_network
+                || self.links.is_cut(id, to)
             {
                 self.stats.lost += 1;
+                continue;
+            }
+            if self.config.delay_per_mille > 0 && self.rng.chance(self.config.delay_per_mille) {
+                let release = self.stats.steps + 100 + self.rng.below(1_901);
+                self.held.hold(release, (id, to, message));
+                self.stats.held += 1;
                 continue;
             }
             if self.rng.chance(self.config.duplicate_per_mille) {
@@ -466,6 +510,11 @@ impl<S: StateMachine> Sim<S> {
             self.network.push((id, to, message));
         }
         for reply in ready.replies {
+            let loss = self.config.reply_loss_per_mille;
+            if loss > 0 && self.rng.chance(loss) {
+                self.stats.lost += 1;
+                continue;
+            }
             self.on_reply(id, reply);
         }
         Ok(())
@@ -478,21 +527,7 @@ impl<S: StateMachine> Sim<S> {
         slot: Slot,
         entry: &SharedEntry<S::Command>,
     ) -> Result<(), Violation> {
-        match self.ghost.get(&slot) {
-            None => {
-                self.ghost.insert(slot, (id, entry.clone()));
-                Ok(())
-            }
-            Some((first, value)) if value != entry => Err(Violation {
-                step: self.stats.steps,
-                slot,
-                first: *first,
-                first_value: format!("{value:?}"),
-                second: id,
-                second_value: format!("{entry:?}"),
-            }),
-            Some(_) => Ok(()),
-        }
+        self.ghost.learned(self.stats.steps, id, slot, entry)
     }
 
     fn check_node(&mut self, i: usize) -> Result<(), Violation> {

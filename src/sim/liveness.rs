@@ -4,7 +4,8 @@
 
 use crate::paxos::StateMachine;
 
-use super::cluster::{Sim, Violation};
+use super::cluster::Sim;
+use super::ghost::Violation;
 
 /// The liveness phase's verdict when it fails.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -17,19 +17,23 @@
 
 mod client;
 mod cluster;
+mod ghost;
 mod history;
 mod liveness;
 mod lockstep;
 mod machine;
+mod network;
 mod rng;
 mod run;
 mod swarm;
 
-pub use cluster::{Client, Node, Sim, SimConfig, SimStats, Violation};
+pub use cluster::{Client, Node, Sim, SimConfig, SimStats};
+pub use ghost::{Rule, Violation};
 pub use history::{append_history, check_appends, ClientEvent, ClientEventKind};
 pub use liveness::Liveness;
 pub use lockstep::Lockstep;
 pub use machine::{AppendCommand, AppendLog, AppendResponse};
+pub use network::{Held, Links};
 pub use rng::SimRng;
-pub use run::{run_swarm, search_swarm, swarm_sim};
+pub use run::{run_drawn, run_swarm, search_swarm, swarm_sim};
 pub use swarm::{swarm_command, Failure, Swarm, SwarmBudget, SwarmRun, SwarmViolation};

@@ -14,19 +14,60 @@ pub fn run_swarm(
     budget: SwarmBudget,
     plant: impl Fn(&mut Config),
 ) -> Result<SwarmRun, SwarmViolation> {
-    let swarm = Swarm::new(seed);
+    run_drawn(&Swarm::new(seed), budget, plant)
+}
+
+/// Runs one draw: `swarm.periods` fault periods splitting
+/// `budget.fault_steps`, each followed by a liveness phase (the last one's
+/// ticks are returned), then the state and history checks.
+pub fn run_drawn(
+    swarm: &Swarm,
+    budget: SwarmBudget,
+    plant: impl Fn(&mut Config),
+) -> Result<SwarmRun, SwarmViolation> {
+    // A core assertion is a finding like any other: report it with its seed.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_checked(swarm, budget, plant)
+    }))
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Err(SwarmViolation {
+            seed: swarm.sim.seed,
+            replicas: swarm.sim.replicas,
+            failure: Failure::Panicked(message),
+        })
+    })
+}
+
+fn run_checked(
+    swarm: &Swarm,
+    budget: SwarmBudget,
+    plant: impl Fn(&mut Config),
+) -> Result<SwarmRun, SwarmViolation> {
     let fail = |failure| SwarmViolation {
-        seed,
+        seed: swarm.sim.seed,
         replicas: swarm.sim.replicas,
         failure,
     };
-    let mut sim = swarm_sim(&swarm, plant);
-    sim.run(budget.fault_steps)
-        .map_err(|v| fail(Failure::Agreement(v)))?;
-    let liveness_ticks = sim
-        .await_answers(budget.liveness_ticks)
-        .map_err(|l| fail(Failure::Liveness(l)))?;
-    sim.check_all().map_err(|v| fail(Failure::Agreement(v)))?;
+    let mut sim = swarm_sim(swarm, plant);
+    let periods = swarm.periods.max(1);
+    let mut liveness_ticks = 0;
+    for period in 0..periods {
+        if period > 0 {
+            // Faults resume where the liveness phase left the cluster.
+            *sim.config_mut() = swarm.sim.clone();
+        }
+        sim.run(budget.fault_steps / periods)
+            .map_err(|v| fail(Failure::Agreement(Box::new(v))))?;
+        liveness_ticks = sim
+            .await_answers(budget.liveness_ticks)
+            .map_err(|l| fail(Failure::Liveness(Box::new(l))))?;
+    }
+    sim.check_all().map_err(|v| fail(Failure::Agreement(Box::new(v))))?;
     check_states(&sim).map_err(fail)?;
     let checked = check_appends(sim.events(), budget.check_time)
         .map_err(|e| fail(Failure::NotLinearizable(e)))?;
