@@ -89,6 +89,12 @@ pub struct ModelCfg {
     pub first_crashable: usize,
     /// Most restarts of each server over a whole run.
     pub max_restarts: u8,
+    /// Per-server restart limits (index = server) in place of
+    /// `max_restarts`; a server past the end of the list uses
+    /// `max_restarts`. Empty: every server uses `max_restarts`. When not
+    /// empty, a server whose limit is 0 never crashes (it could only stay
+    /// down), so a configuration can crash exactly the server it names.
+    pub restarts_of: Vec<u8>,
     /// What a restarted server finds on disk.
     pub restarts: Restarts,
     /// The first `timers` servers have a tick timer (one firing = one tick);
@@ -158,6 +164,7 @@ impl ModelCfg {
             max_crashes: 0,
             first_crashable: 0,
             max_restarts: 0,
+            restarts_of: Vec::new(),
             restarts: Restarts::Intact,
             timers: 1,
             extra_ticks: 0,
@@ -181,6 +188,12 @@ impl ModelCfg {
             0,
             self.servers as u64,
         )?;
+        range(
+            "restarts_of (servers listed)",
+            self.restarts_of.len() as u64,
+            0,
+            self.servers as u64,
+        )?;
         range("timers", self.timers as u64, 1, self.servers as u64)?;
         range("extra_ticks", u64::from(self.extra_ticks), 0, 32)?;
         range("max_round", self.max_round, 1, 16)?;
@@ -190,10 +203,23 @@ impl ModelCfg {
         Ok(())
     }
 
+    /// Most restarts of server `i` (index) over a whole run.
+    pub fn restart_limit(&self, i: usize) -> u8 {
+        self.restarts_of
+            .get(i)
+            .copied()
+            .unwrap_or(self.max_restarts)
+    }
+
+    /// Whether server `i` (index) may crash at all.
+    pub fn may_crash(&self, i: usize) -> bool {
+        i >= self.first_crashable && (self.restarts_of.is_empty() || self.restart_limit(i) > 0)
+    }
+
     /// A one-line description, for reports.
     pub fn describe(&self) -> String {
         format!(
-            "{} servers, {} clients x {} ops, {}{}, crashes {} (restarts {} {:?}), timers on {}, extra ticks {}, rounds {}{}",
+            "{} servers, {} clients x {} ops, {}{}, crashes {} (restarts {}{} {:?}), timers on {}, extra ticks {}, rounds {}{}",
             self.servers,
             self.clients,
             self.ops_per_client,
@@ -201,6 +227,11 @@ impl ModelCfg {
             if self.lossy { " lossy" } else { "" },
             self.max_crashes,
             self.max_restarts,
+            if self.restarts_of.is_empty() {
+                String::new()
+            } else {
+                format!(", per server {:?}", self.restarts_of)
+            },
             self.restarts,
             self.timers,
             self.extra_ticks,

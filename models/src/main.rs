@@ -43,6 +43,10 @@ enum Cmd {
         /// Stop after this many seconds (reported as incomplete).
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<u64>,
+        /// Explore no path longer than this many steps (reported as
+        /// incomplete).
+        #[arg(long, value_name = "STEPS")]
+        max_depth: Option<usize>,
         /// Stop at the first counterexample (for hunting planted bugs).
         #[arg(long)]
         first_failure: bool,
@@ -86,6 +90,10 @@ struct CfgArgs {
     /// Most restarts per server (default: 1 if --crashes > 0).
     #[arg(long)]
     restarts: Option<u8>,
+    /// Per-server restart limits, comma separated (server 1 first); when
+    /// given, a server whose limit is 0 never crashes.
+    #[arg(long, value_delimiter = ',', value_name = "N,N,...")]
+    restarts_of: Vec<u8>,
     /// Restarted servers find their disk wiped (they come back amnesiac).
     #[arg(long)]
     wipe: bool,
@@ -122,6 +130,7 @@ impl CfgArgs {
         c.max_restarts = self
             .restarts
             .unwrap_or(if self.crashes > 0 { 1 } else { 0 });
+        c.restarts_of = self.restarts_of.clone();
         c.restarts = if self.wipe {
             Restarts::Wiped
         } else {
@@ -219,6 +228,7 @@ fn check(
     mode: &str,
     seed: Option<u64>,
     timeout: Option<u64>,
+    max_depth: Option<usize>,
     threads: usize,
     first_failure: bool,
 ) -> ExitCode {
@@ -245,6 +255,9 @@ fn check(
     }
     if let Some(t) = timeout {
         builder = builder.timeout(Duration::from_secs(t));
+    }
+    if let Some(d) = max_depth {
+        builder = builder.target_max_depth(d);
     }
     let start = Instant::now();
     let checker: Box<dyn Checker<SynodModel>> = match (mode, seed) {
@@ -311,7 +324,10 @@ fn check(
             print_path(checker.model(), path);
         }
     }
-    let complete = seed.is_none() && !first_failure && timeout.is_none_or(|t| secs < t as f64);
+    let complete = seed.is_none()
+        && !first_failure
+        && max_depth.is_none()
+        && timeout.is_none_or(|t| secs < t as f64);
     let verdict = if failed {
         "invalid"
     } else if complete {
@@ -349,6 +365,7 @@ fn main() -> ExitCode {
             cover,
             simulation,
             timeout,
+            max_depth,
             first_failure,
             threads,
         } => match cfg.to_cfg() {
@@ -361,6 +378,7 @@ fn main() -> ExitCode {
                 },
                 simulation,
                 timeout,
+                max_depth,
                 threads,
                 first_failure,
             ),

@@ -132,11 +132,20 @@ pub fn restarted_server_learns(m: &SynodModel, s: &SynodState) -> bool {
 /// restarts within the bounds.
 pub fn within_boundary(cfg: &ModelCfg, s: &SynodState) -> bool {
     if s.crashed.iter().skip(cfg.servers).any(|c| *c)
-        || s.crashed.iter().take(cfg.first_crashable).any(|c| *c)
+        || (0..cfg.servers).any(|i| s.crashed[i] && !cfg.may_crash(i))
     {
         return false;
     }
-    if disks(cfg, s).any(|d| d.restarts > cfg.max_restarts) {
+    let over = |(i, d): (usize, &Option<Disk>)| {
+        d.as_ref()
+            .is_some_and(|d| d.restarts > cfg.restart_limit(i))
+    };
+    if s.actor_storages
+        .iter()
+        .take(cfg.servers)
+        .enumerate()
+        .any(over)
+    {
         return false;
     }
     live_servers(cfg, s).all(|(_, srv)| {

@@ -83,11 +83,18 @@ fn hunt(cfg: &ModelCfg, search: Search, limit_secs: u64) -> Vec<&'static str> {
         .finish_when(HasDiscoveries::AnyFailures)
         .timeout(Duration::from_secs(limit_secs));
     fn found(c: impl Checker<SynodModel>) -> Vec<&'static str> {
-        c.join().discoveries().into_keys().collect()
+        let c = c.join();
+        eprintln!(
+            "hunt: {} unique states, depth {}",
+            c.unique_state_count(),
+            c.max_depth()
+        );
+        c.discoveries().into_keys().collect()
     }
     let discoveries = match search {
         Search::Bfs => found(builder.spawn_bfs()),
         Search::Dfs => found(builder.spawn_dfs()),
+        Search::DfsTo(depth) => found(builder.target_max_depth(depth).spawn_dfs()),
     };
     SAFETY
         .into_iter()
@@ -99,6 +106,34 @@ fn hunt(cfg: &ModelCfg, search: Search, limit_secs: u64) -> Vec<&'static str> {
 enum Search {
     Bfs,
     Dfs,
+    /// Depth-first, no path longer than this many states (stateright's
+    /// `target_max_depth`). One thread and sorted actions make it
+    /// deterministic. Not every path of that length: a state first met at
+    /// the bound is not expanded when met again nearer the root.
+    DfsTo(usize),
+}
+
+/// The depth-bounded search of [`Search::DfsTo`] run to its end, with no
+/// safety property violated; returns the checker (unique states pinned by
+/// the caller).
+fn bounded(cfg: &ModelCfg, depth: usize) -> impl Checker<SynodModel> {
+    let c = model(cfg)
+        .expect("valid configuration")
+        .checker()
+        .target_max_depth(depth)
+        .spawn_dfs()
+        .join();
+    assert!(c.is_done(), "search incomplete for {}", cfg.describe());
+    eprintln!(
+        "bounded: {} unique states, depth {}",
+        c.unique_state_count(),
+        c.max_depth()
+    );
+    for name in SAFETY {
+        c.assert_no_discovery(name);
+    }
+    c.assert_any_discovery("value chosen");
+    c
 }
 
 fn cfg(servers: usize, clients: usize, network: NetworkKind) -> ModelCfg {
@@ -111,6 +146,17 @@ fn server_3_crashes(mut m: ModelCfg, restarts: Restarts) -> ModelCfg {
     m.first_crashable = 2;
     m.max_restarts = 1;
     m.restarts = restarts;
+    m
+}
+
+/// `m` where only server 1 (the first to tick) crashes, at most `restarts`
+/// times, and comes back wiped (amnesiac).
+fn server_1_wiped(mut m: ModelCfg, restarts: u8) -> ModelCfg {
+    m.max_crashes = 1;
+    m.max_restarts = restarts;
+    m.restarts_of = vec![0; m.servers];
+    m.restarts_of[0] = restarts;
+    m.restarts = Restarts::Wiped;
     m
 }
 
@@ -559,6 +605,58 @@ fn forgetting_promises_on_restart_is_found_by_search() {
     );
 }
 
+/// Issue 10's configuration for plant 2: 3 servers, 2 clients, the
+/// unordered duplicating network, and server 1 (the only one with a timer)
+/// crashes up to twice, each time restarting wiped (amnesiac).
+fn amnesiac_twice() -> ModelCfg {
+    server_1_wiped(cfg(3, 2, NetworkKind::UnorderedDuplicating), 2)
+}
+
+/// The depth bound of the plant-2 search and its control.
+const AMNESIAC_DEPTH: usize = 21;
+
+/// Plant 2, found by a DFS bounded at depth 21 (618,057 states, 15 s on
+/// this shared 2-core VM, 24 s with another search beside it). The
+/// counterexample needs only one of the two wipes (BFS finds it in 19
+/// steps, after 2,090,903 states and 100 to 120 s): server 1 leads ballot
+/// 1.1 with server 2's promise, proposes client 3's put, server 2 accepts
+/// it; server 1 crashes and restarts wiped, stands with 1.1 again (no
+/// nonce, no `Stood` record), and the promises servers 2 and 3 sent its
+/// first incarnation (still on the duplicating network) count for the
+/// second. It proposes client 4's cas at slot 0, and server 2's `Accepted`
+/// of the put counts for the cas: server 1 learns the cas at slot 0 where
+/// its first incarnation had learned the put.
+#[test]
+fn reusing_an_amnesiac_ballot_breaks_agreement() {
+    if skipped_when_fast(
+        "reusing_an_amnesiac_ballot_breaks_agreement",
+        "618,057 states, about 15 s",
+    ) {
+        return;
+    }
+    let m = faulty(amnesiac_twice(), |f| f.reuse_amnesiac_ballot = true);
+    assert!(hunt(&m, Search::DfsTo(AMNESIAC_DEPTH), 600).contains(&"agreement"));
+}
+
+/// The plant-2 configuration on the correct core, the same search: no
+/// violation in its 1,607,663 states (depth 21; 39 s on this shared 2-core
+/// VM). Not exhaustive (see
+/// [`Search::DfsTo`]). The search reaches every client returning and the
+/// restarted server learning.
+#[test]
+fn an_amnesiac_that_crashes_twice_is_safe_to_the_same_depth() {
+    if skipped_when_fast(
+        "an_amnesiac_that_crashes_twice_is_safe_to_the_same_depth",
+        "1,607,663 states, about 40 s",
+    ) {
+        return;
+    }
+    let c = bounded(&amnesiac_twice(), AMNESIAC_DEPTH);
+    c.assert_any_discovery("every operation returns");
+    c.assert_any_discovery("restarted server learns");
+    assert_eq!(c.unique_state_count(), 1607663);
+}
+
 // ---- Scripted counterexample --------------------------------------------
 //
 // The forgotten-promise bug breaking agreement (two clients' commands chosen
@@ -693,4 +791,88 @@ fn the_forgotten_promise_path_is_harmless_without_the_bug() {
     };
     assert_eq!(learned.len(), 1, "node 2 chose the adopted put at slot 0");
     assert!(format!("{:?}", learned[0].1).contains("Put"));
+}
+
+/// Plant 1's path in the model: 5 servers, 2 clients, the unordered
+/// duplicating network, timers on servers 1 and 2, server 1 crashes once
+/// and restarts wiped. Servers are actors 0..5 (nodes 1..=5), clients 5
+/// and 6. Everything up to and including the `Learn` that tells the leader
+/// of the lower ballot its slot was chosen in a higher one.
+fn superseded_leader_path() -> Vec<Step> {
+    let commit_2_2 =
+        "Peer(Commit { ballot: Ballot { round: 2, node: 2 }, first_slot: 0, chosen_upto: 1";
+    vec![
+        Step::Crash(0),
+        Step::Recover(0), // node 1 is amnesiac
+        Step::TickAll(0), // it fetches from peers, then stands with 1.1
+        Step::Deliver(0, 1, "Peer(Prepare"),
+        Step::Deliver(0, 2, "Peer(Prepare"),
+        Step::Deliver(0, 3, "Peer(Prepare"),
+        Step::Deliver(0, 4, "Peer(Prepare"),
+        Step::Deliver(1, 0, "Peer(Promise"),
+        Step::Deliver(2, 0, "Peer(Promise"),
+        Step::Deliver(3, 0, "Peer(Promise"),
+        Step::Deliver(4, 0, "Peer(Promise"), // node 1 leads 1.1 and votes again
+        Step::Deliver(5, 0, "Request"),      // client 5's put
+        Step::Deliver(0, 2, "Peer(Accept"),  // accepted by nodes 1 and 3 only
+        Step::TickAll(1),                    // node 2 stands with 2.2
+        Step::Deliver(1, 3, "Peer(Prepare"),
+        Step::Deliver(1, 4, "Peer(Prepare"),
+        Step::Deliver(3, 1, "Peer(Promise"),
+        Step::Deliver(4, 1, "Peer(Promise"), // node 2 leads 2.2 with 4 and 5
+        Step::Deliver(6, 1, "Request"),      // client 6's cas
+        Step::Deliver(1, 3, "Peer(Accept"),
+        Step::Deliver(1, 4, "Peer(Accept"),
+        Step::Deliver(3, 1, "Peer(Accepted"),
+        Step::Deliver(4, 1, "Peer(Accepted"), // the cas is chosen at slot 0
+        Step::Deliver(1, 3, commit_2_2),
+        Step::Deliver(1, 4, commit_2_2),   // nodes 4 and 5 learn it
+        Step::Deliver(3, 0, "Peer(Learn"), // answers node 1's amnesiac fetch
+    ]
+}
+
+fn superseded_leader_model(plant: bool) -> SynodModel {
+    let mut m = server_1_wiped(cfg(5, 2, NetworkKind::UnorderedDuplicating), 1);
+    m.timers = 2;
+    model(&faulty(m, |f| f.commit_teaches_unchosen = plant)).expect("valid")
+}
+
+/// Plant 1 along a 27-step path (31 actions with the ticks): node 1, still
+/// leading 1.1, learns from node 4 that slot 0 holds node 2's cas (chosen
+/// in 2.2), keeps leading, and its commit of slot 0 in 1.1 makes node 3
+/// learn the put it accepted in 1.1, which was never chosen. No search has
+/// found it in CI time: a DFS of this configuration bounded at depth 34 did
+/// not in 300 s (4,941,472 states; 7,818,124 on the nonduplicating
+/// network; models/README.md, "Issue 10").
+#[test]
+fn committing_what_was_never_chosen_breaks_agreement() {
+    let m = superseded_leader_model(true);
+    let mut script = superseded_leader_path();
+    script.push(Step::Deliver(
+        0,
+        2,
+        "Peer(Commit { ballot: Ballot { round: 1, node: 1 }, first_slot: 0, chosen_upto: 1",
+    ));
+    let end = run_script(&m, &script);
+    assert!(
+        !synod_models::properties::agreement(&m, &end),
+        "agreement held at the end of the superseded-leader path"
+    );
+}
+
+/// The same path on the correct core: node 1 steps down when it learns the
+/// slot it proposed was chosen with another value, so it commits nothing in
+/// 1.1 and agreement holds.
+#[test]
+fn a_superseded_leader_steps_down_without_the_bug() {
+    let m = superseded_leader_model(false);
+    let end = run_script(&m, &superseded_leader_path());
+    assert!(synod_models::properties::agreement(&m, &end));
+    match &*end.actor_states[0] {
+        synod_models::actor::State::Server(s) => {
+            assert!(!s.replica.status().is_leader, "node 1 still leads");
+            assert_eq!(s.replica.status().chosen_upto, 1, "node 1 learned slot 0");
+        }
+        other => panic!("node 1 is not running: {other:?}"),
+    }
 }
