@@ -192,14 +192,8 @@ impl<S: StateMachine> Replica<S> {
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
         self.learn_by_commit(ballot, chosen_upto, out);
-        if self.chosen_upto < chosen_upto && from != self.config.id {
-            self.send(
-                from,
-                Message::Fetch {
-                    from_slot: self.chosen_upto,
-                },
-                out,
-            );
+        if self.chosen_upto < chosen_upto && from != self.config.id && self.may_fetch_again() {
+            self.fetch_again(from, out);
         }
         if self.is_voting() {
             // Nothing above `ballot` promised: confirms the leader's round.

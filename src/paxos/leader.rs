@@ -553,6 +553,7 @@ impl<S: StateMachine> Replica<S> {
         if self.ticks % heartbeat_ticks == 0
             && (!leads || leader_may_fetch)
             && (self.chosen_upto < self.known_chosen_upto || self.amnesia.is_some())
+            && self.may_fetch_again()
         {
             let peers: Vec<NodeId> = self
                 .config
@@ -569,13 +570,7 @@ impl<S: StateMachine> Replica<S> {
                             as usize]
                     }
                 };
-                self.send(
-                    to,
-                    Message::Fetch {
-                        from_slot: self.chosen_upto,
-                    },
-                    out,
-                );
+                self.fetch_again(to, out);
             }
         }
     }

@@ -189,6 +189,7 @@ impl<S: StateMachine> Replica<S> {
                                 SessionOutcome::Stale => Outcome::SessionStale,
                                 SessionOutcome::Expired => Outcome::SessionExpired,
                                 SessionOutcome::Reused => Outcome::SeqReused,
+                                SessionOutcome::Full => Outcome::Busy,
                             };
                             out.ready.replies.push(ClientReply {
                                 client_id: *client_id,

@@ -198,7 +198,9 @@ pub enum Outcome<R> {
         /// The leader this replica believes in, if any.
         hint: Option<NodeId>,
     },
-    /// Too many pending requests. Definite: nothing was proposed.
+    /// Too many pending requests (nothing was proposed), or a first request
+    /// found the session table full (nothing was applied). Definite: retry
+    /// later.
     Busy,
     /// The replica lost its leadership with the command in flight: it may or
     /// may not take effect. Indefinite.
@@ -209,7 +211,7 @@ pub enum Outcome<R> {
     /// `seq` is below the session's latest: the answer is no longer kept.
     /// Definite: the request was already applied or superseded.
     SessionStale,
-    /// The client has no session (it expired or was evicted) and `seq` is not
+    /// The client has no session (it expired) and `seq` is not
     /// a first request ([`FIRST_SEQ`]): the request is not applied now, but an
     /// earlier copy may have been before the session went. Indefinite (Raft
     /// thesis, section 6.3).

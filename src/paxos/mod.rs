@@ -39,9 +39,10 @@
 //! gets a definite [`Outcome`]. `Ok`, `NotLeader`, `Busy` and `SessionStale`
 //! are definite; `Unknown` (the leader lost its leadership with the command
 //! in flight) may or may not take effect, and a retry is applied at most once.
-//! A session evicted from the bounded table (`max_sessions`, LRU by log time)
-//! or expired (`session_timeout_ticks` of log time) is forgotten: a retry
-//! after that could apply twice, so size both above the live clients.
+//! A session expired (`session_timeout_ticks` of log time unused) is
+//! forgotten: a retry of a first request after that could apply twice, so
+//! make the timeout longer than any client retries. A full table
+//! (`max_sessions`) refuses new sessions (`Busy`) instead of evicting one.
 //!
 //! # The protocol
 //!

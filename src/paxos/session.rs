@@ -5,11 +5,15 @@
 //! It keeps each client's latest sequence number and answer; a retry of that
 //! request is answered from here instead of being applied twice. Sessions
 //! expire through the log's clock (never a local one): one unused for
-//! `session_timeout_ticks` of log time goes, and when the table is full the
-//! least recently used (by log time, then client id) goes first.
+//! `session_timeout_ticks` of log time goes. A full table (`max_sessions`)
+//! refuses a new session ([`SessionOutcome::Full`], nothing applied) rather
+//! than evict a live one: an evicted session's client may still be retrying
+//! its first request, which would then open a session again and apply twice
+//! (the swarm found this: a first request proposed by two leaders, the
+//! session evicted between the two slots).
 //!
 //! A session is opened only by a client's first request ([`FIRST_SEQ`]): a
-//! later request from a client without a session (expired, evicted) may be a
+//! later request from a client without a session (expired) may be a
 //! retry of one applied before the session went, so it is answered
 //! "expired" and not applied (Raft thesis, section 6.3). The command of the
 //! latest request is kept beside its answer, so a retry that carries another
@@ -45,10 +49,13 @@ pub enum SessionOutcome<R> {
     /// Older than the latest request: its answer is gone, nothing applied.
     Stale,
     /// No session, and not a first request: nothing applied (an earlier copy
-    /// may have been, before the session expired or was evicted).
+    /// may have been, before the session expired).
     Expired,
     /// The latest `seq` again, with another command: refused, nothing applied.
     Reused,
+    /// No session, and the table is full: nothing applied, no session
+    /// opened (the client may try again once sessions expire).
+    Full,
 }
 
 /// The session table, bounded and expiring by log time.
@@ -59,7 +66,7 @@ pub enum SessionOutcome<R> {
 ))]
 pub struct Sessions<C, R> {
     sessions: BTreeMap<u64, Session<C, R>>,
-    /// `(last_used_ticks, client_id)` of every session: LRU order. Derived from
+    /// `(last_used_ticks, client_id)` of every session: expiry order. Derived from
     /// `sessions`, so equal tables stay equal.
     by_use: BTreeSet<(u64, u64)>,
 }
@@ -76,8 +83,8 @@ impl<C, R> Default for Sessions<C, R> {
 impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
     /// Applies `(client_id, seq)` carrying `command` at log time `now`:
     /// `apply` runs only if this is a new request, and a new session opens
-    /// only for a first request. Evicts the least recently used session if a
-    /// new one would exceed `max_sessions`.
+    /// only for a first request, and only if fewer than `max_sessions` are
+    /// open.
     pub fn apply(
         &mut self,
         client_id: u64,
@@ -127,12 +134,8 @@ impl<C: Clone + PartialEq, R: Clone> Sessions<C, R> {
         if seq != FIRST_SEQ && !open_any {
             return SessionOutcome::Expired;
         }
-        while self.sessions.len() >= max_sessions.max(1) {
-            let Some(&(ticks, oldest)) = self.by_use.iter().next() else {
-                break;
-            };
-            self.by_use.remove(&(ticks, oldest));
-            self.sessions.remove(&oldest);
+        if self.sessions.len() >= max_sessions.max(1) {
+            return SessionOutcome::Full;
         }
         let response = apply();
         self.sessions.insert(
@@ -228,15 +231,28 @@ mod tests {
         assert!(s.is_consistent());
     }
 
+    /// Swarm seeds 625 and 916: client 1010's first request was proposed at
+    /// slot 3 by one leader and, retried, at slot 10 by the next; seven new
+    /// sessions opened between the two in a table of five, evicting 1010's,
+    /// and slot 10 applied the request again. A full table now refuses the
+    /// new session instead, and the retry is a duplicate.
     #[test]
-    fn full_table_evicts_least_recently_used_by_log_time() {
+    fn full_table_refuses_a_new_session_and_keeps_the_live_ones() {
         let mut s = Sessions::default();
-        s.apply(1, 1, &0u8, 10, 2, || 0u8);
-        s.apply(2, 1, &0u8, 5, 2, || 0u8);
-        s.apply(3, 1, &0u8, 20, 2, || 0u8);
-        assert_eq!(s.len(), 2);
-        assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
-        assert!(s.cached(1, 1).is_some());
+        let mut applied = 0;
+        let mut run = |s: &mut Sessions<u8, u8>, client, now| {
+            s.apply(client, FIRST_SEQ, &0u8, now, 2, || {
+                applied += 1;
+                0u8
+            })
+        };
+        assert_eq!(run(&mut s, 1, 10), SessionOutcome::Applied(0));
+        assert_eq!(run(&mut s, 2, 20), SessionOutcome::Applied(0));
+        assert_eq!(run(&mut s, 3, 30), SessionOutcome::Full);
+        assert_eq!(run(&mut s, 1, 40), SessionOutcome::Duplicate(0));
+        s.expire(120, 100);
+        assert_eq!(run(&mut s, 3, 120), SessionOutcome::Applied(0));
+        assert_eq!(applied, 3);
         assert!(s.is_consistent());
     }
 
@@ -254,22 +270,20 @@ mod tests {
     }
 
     /// A session used again (a new request or a retry) is as recent as that
-    /// use: the eviction of a full table and the expiry both go by the last
-    /// use, not by when the session began.
+    /// use: expiry goes by the last use, not by when the session began.
     #[test]
     fn reused_session_counts_as_recently_used() {
         let mut s = Sessions::default();
-        s.apply(1, 1, &0u8, 10, 2, || 0u8);
-        s.apply(2, 1, &0u8, 20, 2, || 0u8);
-        s.apply(1, 2, &0u8, 30, 2, || 0u8);
+        s.apply(1, 1, &0u8, 10, 3, || 0u8);
+        s.apply(2, 1, &0u8, 20, 3, || 0u8);
+        s.apply(1, 2, &0u8, 30, 3, || 0u8);
         assert!(s.is_consistent());
-        s.apply(3, 1, &0u8, 40, 2, || 0u8);
+        s.expire(125, 100);
         assert!(s.cached(1, 2).is_some(), "client 1 was used last at 30");
-        assert!(s.cached(2, 1).is_none(), "client 2 was least recently used");
-        s.apply(1, 2, &0u8, 50, 2, || 0u8);
+        assert!(s.cached(2, 1).is_none(), "client 2 was last used at 20");
+        s.apply(1, 2, &0u8, 50, 3, || 0u8);
         s.expire(145, 100);
         assert!(s.cached(1, 2).is_some(), "a retry at 50 is a use");
-        assert!(s.cached(3, 1).is_none());
         assert!(s.is_consistent());
     }
 

@@ -31,6 +31,31 @@ impl<S: StateMachine> Replica<S> {
         self.truncate(upto);
     }
 
+    /// Whether a periodic catch-up fetch (on a tick, or on a leader's
+    /// commit) may leave now. A fetch below a peer's snapshot makes it send
+    /// the whole snapshot: fetching again on every heartbeat while one is
+    /// still arriving multiplies it, and on a slow network the transfers
+    /// bury every other message (swarm seed 27: no leader for 3,000 ticks
+    /// behind thousands of chunks). So at most one such fetch per election
+    /// timeout, and none while chunks keep arriving; a lost fetch is retried
+    /// after that (the answer to a Learn that is full goes at once).
+    pub(crate) fn may_fetch_again(&self) -> bool {
+        let quiet = self.config.election_timeout_ticks;
+        let recent = |t: u64| self.ticks.saturating_sub(t) < quiet;
+        !self.last_fetch_ticks.is_some_and(recent)
+            && !self
+                .incoming_snapshot
+                .as_ref()
+                .is_some_and(|i| recent(i.last_chunk_ticks))
+    }
+
+    /// Sends a periodic catch-up fetch to `to` and notes when.
+    pub(crate) fn fetch_again(&mut self, to: NodeId, out: &mut Out<S>) {
+        self.last_fetch_ticks = Some(self.ticks);
+        let from_slot = self.chosen_upto;
+        self.send(to, Message::Fetch { from_slot }, out);
+    }
+
     /// Sends the current state to `to` in chunks.
     pub(crate) fn send_snapshot(&mut self, to: NodeId, out: &mut Out<S>) {
         let image = self.image();
@@ -79,6 +104,7 @@ impl<S: StateMachine> Replica<S> {
                 upto,
                 total_len,
                 chunks: Default::default(),
+                last_chunk_ticks: self.ticks,
             });
         }
         let Some(incoming) = &mut self.incoming_snapshot else {
@@ -87,6 +113,7 @@ impl<S: StateMachine> Replica<S> {
         if incoming.upto != upto {
             return; // older than the one being assembled
         }
+        incoming.last_chunk_ticks = self.ticks;
         incoming.chunks.insert(offset, data);
         // Complete when the chunks tile [0, total_len).
         let mut end = 0u64;

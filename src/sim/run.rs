@@ -67,7 +67,8 @@ fn run_checked(
             .await_answers(budget.liveness_ticks)
             .map_err(|l| fail(Failure::Liveness(Box::new(l))))?;
     }
-    sim.check_all().map_err(|v| fail(Failure::Agreement(Box::new(v))))?;
+    sim.check_all()
+        .map_err(|v| fail(Failure::Agreement(Box::new(v))))?;
     check_states(&sim).map_err(fail)?;
     let checked = check_appends(sim.events(), budget.check_time)
         .map_err(|e| fail(Failure::NotLinearizable(e)))?;

@@ -1,7 +1,7 @@
 //! Swarm testing (Groce et al., ISSTA 2012): every seed draws its own mix of
 //! faults and limits, so that a search over seeds visits runs with no loss
 //! and runs with much, FIFO networks and fully reordered ones, long-lived
-//! sessions and ones that expire and are evicted. A single fixed mix hides
+//! sessions and ones that expire or fill the table. A single fixed mix hides
 //! bugs that need some fault to be rare and another frequent.
 //!
 //! [`run_swarm`](super::run_swarm) runs one seed: a fault phase with the agreement check after
@@ -114,8 +114,8 @@ impl Swarm {
             max_learn_entries: draw(r, 2, 16) as usize,
             max_message_bytes: draw(r, 256, 1024) as usize,
             session_timeout_ticks,
-            // Evictions happen when clients renew sessions (each renewal
-            // leaves an idle session behind).
+            // The table fills when clients renew sessions (each renewal
+            // leaves an idle session behind): new ones wait for expiry.
             max_sessions: clients + draw(r, 1, 4) as usize,
             periods: 1,
         }

@@ -126,26 +126,65 @@ fn candidate_retransmits_its_prepare_every_heartbeat() {
 }
 
 /// A follower that knows it lags (a leader announced a chosen bound it has
-/// not reached) asks the leader again every heartbeat, not only once when
-/// the announcement came (that fetch or its answer may be lost).
+/// not reached) asks the leader again, not only once when the announcement
+/// came (that fetch or its answer may be lost): once per election timeout,
+/// not every heartbeat (each fetch below a snapshot costs a whole snapshot).
 #[test]
-fn lagging_follower_fetches_again_every_heartbeat() {
+fn lagging_follower_fetches_again_after_an_election_timeout() {
     let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
     let ready = r.step(leader_1_announces(5));
-    let fetches = |ready: &synod::paxos::Ready<AppendLog>| {
-        ready
-            .messages
-            .iter()
-            .filter(|(to, m)| *to == 1 && matches!(m, Message::Fetch { from_slot: 0 }))
-            .count()
-    };
-    assert_eq!(fetches(&ready), 1, "at once: {ready:?}");
+    assert_eq!(fetches_to_1(&ready), 1, "at once: {ready:?}");
+    let timeout = r.config().election_timeout_ticks;
     let heartbeat = r.config().heartbeat_ticks;
+    let asked: usize = (0..timeout - 1)
+        .map(|_| fetches_to_1(&r.step(Input::Tick)))
+        .sum();
+    assert_eq!(asked, 0, "not again within an election timeout");
+    let asked: usize = (0..heartbeat + 1)
+        .map(|_| fetches_to_1(&r.step(Input::Tick)))
+        .sum();
+    assert_eq!(asked, 1, "once more after it");
+}
+
+fn fetches_to_1(ready: &synod::paxos::Ready<AppendLog>) -> usize {
+    ready
+        .messages
+        .iter()
+        .filter(|(to, m)| *to == 1 && matches!(m, Message::Fetch { from_slot: 0 }))
+        .count()
+}
+
+/// Swarm seed 27 (3 replicas, ten fault periods): a lagging amnesiac asked
+/// for the whole snapshot every heartbeat, each answer thousands of chunks,
+/// until no election got through the backlog for 3,000 ticks. A replica
+/// receiving snapshot chunks does not fetch again while they keep coming,
+/// and does once they stop.
+#[test]
+fn a_replica_receiving_a_snapshot_does_not_fetch_it_again() {
+    let mut r = Replica::new(config(2), AppendLog::default()).unwrap();
+    r.step(leader_1_announces(5));
+    let timeout = r.config().election_timeout_ticks;
+    let chunk = |offset| {
+        from(
+            1,
+            Message::SnapshotChunk {
+                upto: 5,
+                offset,
+                total_len: 10_000,
+                data: vec![b' '; 10],
+            },
+        )
+    };
     let mut asked = 0;
-    for _ in 0..heartbeat {
-        asked += fetches(&r.step(Input::Tick));
+    for i in 0..3 * timeout {
+        asked += fetches_to_1(&r.step(chunk(i * 10)));
+        asked += fetches_to_1(&r.step(Input::Tick));
     }
-    assert_eq!(asked, 1, "once more within a heartbeat");
+    assert_eq!(asked, 0, "no fetch while chunks arrive");
+    let asked: usize = (0..2 * timeout)
+        .map(|_| fetches_to_1(&r.step(Input::Tick)))
+        .sum();
+    assert!(asked >= 1, "the transfer stopped: fetch again");
 }
 
 /// Learned entries are taken up to `max_slot_lead` beyond the first
@@ -381,15 +420,19 @@ fn amnesiac_replica_spreads_its_fetches_over_its_peers() {
     assert_eq!(wiped.status().leader, Some(1));
     assert_eq!(fetched_from(&mut wiped), vec![1, 3]);
     let mut intact = Replica::new(config(2), AppendLog::default()).unwrap();
-    intact.step(commit);
-    // Within one election timeout it keeps asking the leader only.
+    // Within one election timeout it asks the leader only (at once, on its
+    // commit).
     let mut to = std::collections::BTreeSet::new();
-    for _ in 0..intact.config().election_timeout_ticks - 1 {
-        for (peer, m) in intact.step(Input::Tick).messages {
+    let mut note = |messages: Vec<(u64, Message<AppendLog>)>| {
+        for (peer, m) in messages {
             if matches!(m, Message::Fetch { .. }) {
                 to.insert(peer);
             }
         }
+    };
+    note(intact.step(commit).messages);
+    for _ in 0..intact.config().election_timeout_ticks - 1 {
+        note(intact.step(Input::Tick).messages);
     }
     assert_eq!(to.into_iter().collect::<Vec<u64>>(), vec![1]);
 }

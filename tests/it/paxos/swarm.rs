@@ -225,6 +225,19 @@ fn swarm_seeds_42_and_61_heal_after_compacted_recovery_slots() {
     }
 }
 
+/// Seeds 625 and 916 (the plant search for `commit_teaches_unchosen` ran
+/// them without the plant too) applied a value twice with no plant: a first
+/// request proposed by two leaders at two slots, and its session evicted
+/// from a full table between them. A full table now refuses new sessions.
+#[test]
+fn swarm_seeds_625_and_916_apply_a_retried_first_request_once() {
+    for seed in [625, 916] {
+        if let Err(v) = run_swarm(seed, LONG, |_| {}) {
+            panic!("{v}");
+        }
+    }
+}
+
 /// Replays one seed (`SYNOD_SEED`) with a trace and prints the draw, the
 /// counters and the end of the trace.
 #[test]
