@@ -190,10 +190,17 @@ impl<S: StateMachine> Replica<S> {
             }
             self.yield_to(ballot, out);
         }
+        let news = chosen_upto > self.known_chosen_upto;
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
         self.learn_by_commit(ballot, chosen_upto, out);
-        if self.chosen_upto < chosen_upto && from != self.config.id && self.may_fetch_again() {
-            self.fetch_again(from, out);
+        // Only news: a lost fetch is asked again on ticks (`on_tick`).
+        if news
+            && self.chosen_upto < chosen_upto
+            && from != self.config.id
+            && !self.snapshot_arriving()
+        {
+            let from_slot = self.chosen_upto;
+            self.send(from, Message::Fetch { from_slot }, out);
         }
         if self.is_voting() {
             // Nothing above `ballot` promised: confirms the leader's round.

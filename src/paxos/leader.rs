@@ -545,15 +545,17 @@ impl<S: StateMachine> Replica<S> {
                 }
             }
         }
-        // A replica that knows it lags (or is amnesiac) asks a peer now and
-        // then; a leader too, or one lost fetch would stall it for good (its
-        // heartbeats keep anyone else from standing).
+        // A replica that knows it lags (or is amnesiac) asks a peer once an
+        // election timeout (not every heartbeat: an answer may be a whole
+        // snapshot, see `snapshot_arriving`); a leader too, or one lost fetch
+        // would stall it for good (its heartbeats keep anyone else from
+        // standing).
         let leads = matches!(self.role, Role::Leader(_));
         let leader_may_fetch = !self.config.fault(|f| f.leader_never_fetches);
-        if self.ticks % heartbeat_ticks == 0
+        if self.ticks % self.config.election_timeout_ticks.max(1) == 0
             && (!leads || leader_may_fetch)
             && (self.chosen_upto < self.known_chosen_upto || self.amnesia.is_some())
-            && self.may_fetch_again()
+            && !self.snapshot_arriving()
         {
             let peers: Vec<NodeId> = self
                 .config
@@ -570,7 +572,8 @@ impl<S: StateMachine> Replica<S> {
                             as usize]
                     }
                 };
-                self.fetch_again(to, out);
+                let from_slot = self.chosen_upto;
+                self.send(to, Message::Fetch { from_slot }, out);
             }
         }
     }

@@ -169,8 +169,6 @@ pub struct Replica<S: StateMachine> {
     pub(crate) leader_hint: Option<NodeId>,
     /// The highest chosen bound a leader announced (to know we lag).
     pub(crate) known_chosen_upto: Slot,
-    /// When the last catch-up fetch left (`Replica::may_fetch_again`).
-    pub(crate) last_fetch_ticks: Option<u64>,
     pub(crate) max_round_seen: u64,
     // Time and randomness.
     pub(crate) ticks: u64,
@@ -248,7 +246,6 @@ impl<S: StateMachine> Replica<S> {
             role: Role::Follower,
             leader_hint: None,
             known_chosen_upto: 0,
-            last_fetch_ticks: None,
             max_round_seen: 0,
             ticks: 0,
             heard_ticks: 0,

@@ -31,29 +31,18 @@ impl<S: StateMachine> Replica<S> {
         self.truncate(upto);
     }
 
-    /// Whether a periodic catch-up fetch (on a tick, or on a leader's
-    /// commit) may leave now. A fetch below a peer's snapshot makes it send
-    /// the whole snapshot: fetching again on every heartbeat while one is
-    /// still arriving multiplies it, and on a slow network the transfers
-    /// bury every other message (swarm seed 27: no leader for 3,000 ticks
-    /// behind thousands of chunks). So at most one such fetch per election
-    /// timeout, and none while chunks keep arriving; a lost fetch is retried
-    /// after that (the answer to a Learn that is full goes at once).
-    pub(crate) fn may_fetch_again(&self) -> bool {
-        let quiet = self.config.election_timeout_ticks;
-        let recent = |t: u64| self.ticks.saturating_sub(t) < quiet;
-        !self.last_fetch_ticks.is_some_and(recent)
-            && !self
-                .incoming_snapshot
-                .as_ref()
-                .is_some_and(|i| recent(i.last_chunk_ticks))
-    }
-
-    /// Sends a periodic catch-up fetch to `to` and notes when.
-    pub(crate) fn fetch_again(&mut self, to: NodeId, out: &mut Out<S>) {
-        self.last_fetch_ticks = Some(self.ticks);
-        let from_slot = self.chosen_upto;
-        self.send(to, Message::Fetch { from_slot }, out);
+    /// Whether a snapshot is arriving: a chunk came within the last
+    /// election timeout. A fetch below a peer's snapshot makes it send the
+    /// whole snapshot, so a replica receiving one does not fetch again
+    /// (swarm seed 27: a lagging amnesiac fetched every heartbeat, each
+    /// answer thousands of chunks, until no election got through the backlog
+    /// for 3,000 ticks). Periodic fetches also go only once per election
+    /// timeout (`on_tick`), and a leader's commit makes a lagging replica
+    /// fetch only when it announces a higher chosen bound (`on_commit`).
+    pub(crate) fn snapshot_arriving(&self) -> bool {
+        self.incoming_snapshot.as_ref().is_some_and(|i| {
+            self.ticks.saturating_sub(i.last_chunk_ticks) < self.config.election_timeout_ticks
+        })
     }
 
     /// Sends the current state to `to` in chunks.
