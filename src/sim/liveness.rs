@@ -32,7 +32,7 @@ pub const LIVE_TICK_PER_MILLE: u32 = 50;
 
 impl<S: StateMachine> Sim<S> {
     /// Heals the cluster ([`Sim::heal`]), stops clients giving requests up,
-    /// slows the clocks to [`LIVE_TICK_PER_MILLE`],
+    /// slows the clocks to `LIVE_TICK_PER_MILLE` (50 ticks per 1,000 steps),
     /// and runs until every client has had two requests answered `Ok`: the
     /// one pending at healing (or its successor, if it ended otherwise) and
     /// a fresh one. Requests are sequential per client, so this means every

@@ -1,17 +1,21 @@
 //! A deterministic in-memory cluster driver: one seed drives the network
-//! (loss, duplication, reordering), the clocks, the clients, crashes and
-//! restarts, and disk wipes. It applies the core's rule (persist the step's
-//! records, then send its messages and replies) and checks after every step
-//! that no two replicas learned different values for one slot, across
-//! restarts too (a learned slot never changes).
+//! (loss, duplication, reordering, partitions, messages held back, lost
+//! replies), the clocks, the clients, crashes and restarts, and disk wipes.
+//! It applies the core's rule (persist the step's records, then send its
+//! messages and replies) and checks after every step what no replica can see
+//! (the ghost, [`Rule`]): no two replicas learn different values for one
+//! slot, across restarts too; no ballot is led by two incarnations or
+//! proposes two values for a slot; no leader announces chosen a slot where
+//! its ballot proposed another value.
 //!
 //! A restart builds a new core from the disk, so a restarted replica's own
 //! tick count starts again at 0, as a real process's does.
 //!
 //! On top of it, swarm testing ([`Swarm`], [`run_swarm`], [`search_swarm`]):
-//! each seed draws its own faults and limits; a run has a fault phase, a
-//! liveness phase after healing, and ends with the clients' history checked
-//! for linearizability by [`crate::checker`].
+//! each seed draws its own faults and limits; a run has fault periods, each
+//! followed by a liveness phase after healing, and ends with the clients'
+//! history checked for linearizability by [`crate::checker`]. A panic (a
+//! core assertion) is a finding with its seed.
 //!
 //! The later `synod sim` command builds on [`Sim`].
 

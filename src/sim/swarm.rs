@@ -197,7 +197,7 @@ pub enum Failure {
     Panicked(String),
 }
 
-/// A failed swarm run, naming its seed (rerun it with [`run_swarm`]).
+/// A failed swarm run, naming its seed (rerun it with [`run_swarm`](super::run_swarm)).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("seed {seed} ({replicas} replicas): {failure}")]
 pub struct SwarmViolation {
