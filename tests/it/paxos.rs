@@ -7,6 +7,7 @@ mod defects;
 mod review;
 mod review2;
 mod review3;
+mod review4;
 mod rules;
 mod scenarios;
 mod simulation;
