@@ -827,7 +827,7 @@ fn superseded_leader_path() -> Vec<Step> {
         Step::Deliver(4, 1, "Peer(Accepted"), // the cas is chosen at slot 0
         Step::Deliver(1, 3, commit_2_2),
         Step::Deliver(1, 4, commit_2_2),   // nodes 4 and 5 learn it
-        Step::Deliver(3, 0, "Peer(Learn"), // answers node 1's amnesiac fetch
+        Step::Deliver(4, 0, "Peer(Learn"), // node 5's answer to node 1's fetch
     ]
 }
 
@@ -837,8 +837,8 @@ fn superseded_leader_model(plant: bool) -> SynodModel {
     model(&faulty(m, |f| f.commit_teaches_unchosen = plant)).expect("valid")
 }
 
-/// Plant 1 along a 27-step path (31 actions with the ticks): node 1, still
-/// leading 1.1, learns from node 4 that slot 0 holds node 2's cas (chosen
+/// Plant 1 along a 27-step path: node 1, still
+/// leading 1.1, learns from node 5 that slot 0 holds node 2's cas (chosen
 /// in 2.2), keeps leading, and its commit of slot 0 in 1.1 makes node 3
 /// learn the put it accepted in 1.1, which was never chosen. No search has
 /// found it in CI time: a DFS of this configuration bounded at depth 34 did

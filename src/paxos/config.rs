@@ -73,8 +73,9 @@ pub struct Config {
     pub max_message_bytes: usize,
     /// Largest snapshot a replica accepts to install, in bytes.
     pub max_snapshot_bytes: usize,
-    /// Most client sessions kept; a first request beyond it is refused
-    /// (`Busy`) until sessions expire, never by evicting a live session.
+    /// Most client sessions kept; a first request beyond it is not applied
+    /// (answered `Unknown`) until sessions expire, never by evicting a live
+    /// session.
     pub max_sessions: usize,
     /// A session unused for this many ticks of log time expires.
     pub session_timeout_ticks: u64,

@@ -129,12 +129,16 @@ impl<S: StateMachine> Replica<S> {
         }
         let limit = self.chosen_upto.saturating_add(self.config.max_slot_lead);
         let full = entries.len() == self.config.max_learn_entries;
+        let before = self.chosen_upto;
         for (slot, entry) in entries {
             if slot < limit && entry.proposals.len() <= self.config.max_batch {
                 self.learn(slot, entry, out);
             }
         }
-        if full && self.chosen_upto < self.known_chosen_upto {
+        // The next batch at once, but only after progress: a full Learn that
+        // taught nothing (its sender lacks our first missing slot too) would
+        // be answered the same way for ever (review4); ticks fetch again.
+        if full && self.chosen_upto > before && self.chosen_upto < self.known_chosen_upto {
             self.send(
                 from,
                 Message::Fetch {
@@ -189,7 +193,11 @@ impl<S: StateMachine> Replica<S> {
                                 SessionOutcome::Stale => Outcome::SessionStale,
                                 SessionOutcome::Expired => Outcome::SessionExpired,
                                 SessionOutcome::Reused => Outcome::SeqReused,
-                                SessionOutcome::Full => Outcome::Busy,
+                                // Indefinite: another copy of the request
+                                // may apply in a later slot (review4).
+                                SessionOutcome::Full => Outcome::Unknown {
+                                    hint: self.leader_hint,
+                                },
                             };
                             out.ready.replies.push(ClientReply {
                                 client_id: *client_id,

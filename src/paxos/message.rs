@@ -198,12 +198,12 @@ pub enum Outcome<R> {
         /// The leader this replica believes in, if any.
         hint: Option<NodeId>,
     },
-    /// Too many pending requests (nothing was proposed), or a first request
-    /// found the session table full (nothing was applied). Definite: retry
-    /// later.
+    /// Too many pending requests. Definite: nothing was proposed.
     Busy,
-    /// The replica lost its leadership with the command in flight: it may or
-    /// may not take effect. Indefinite.
+    /// The replica lost its leadership with the command in flight, or a first
+    /// request found the session table full when applied (another copy may
+    /// still apply in a later slot): it may or may not take effect.
+    /// Indefinite; retry the same `seq`.
     Unknown {
         /// The leader this replica believes in, if any.
         hint: Option<NodeId>,

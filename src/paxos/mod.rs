@@ -42,7 +42,8 @@
 //! A session expired (`session_timeout_ticks` of log time unused) is
 //! forgotten: a retry of a first request after that could apply twice, so
 //! make the timeout longer than any client retries. A full table
-//! (`max_sessions`) refuses new sessions (`Busy`) instead of evicting one.
+//! (`max_sessions`) refuses new sessions (answered `Unknown`: a retry may
+//! apply once sessions expire) instead of evicting one.
 //!
 //! # The protocol
 //!

@@ -6,7 +6,7 @@
 //! request is answered from here instead of being applied twice. Sessions
 //! expire through the log's clock (never a local one): one unused for
 //! `session_timeout_ticks` of log time goes. A full table (`max_sessions`)
-//! refuses a new session ([`SessionOutcome::Full`], nothing applied) rather
+//! refuses a new session ([`SessionOutcome::Full`], nothing applied now) rather
 //! than evict a live one: an evicted session's client may still be retrying
 //! its first request, which would then open a session again and apply twice
 //! (the swarm found this: a first request proposed by two leaders, the
