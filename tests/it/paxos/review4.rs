@@ -52,7 +52,8 @@
 //!   then its image reaches that `upto`;
 //! - a lost fetch (follower, leader, amnesiac): retried after one election
 //!   timeout from the tick.
-//! The multiplication claim fails for `Learn` exchanges (finding 2).
+//!
+//! The multiplication claim failed for `Learn` exchanges (finding 2, fixed).
 //!
 //! Claim 3 (ghost rules). No false alarm found:
 //! - "two incarnations, one ballot": a ballot's node is its leader, a
