@@ -407,9 +407,9 @@ impl<S: StateMachine> Sim<S> {
             let leader = self
                 .nodes
                 .iter()
-                .filter_map(|n| n.replica.as_ref())
-                .find(|r| r.status().is_leader)
-                .map(|r| r.status().id);
+                .filter_map(|n| n.replica.as_ref().map(|r| r.status()))
+                .find(|s| s.is_leader)
+                .map(|s| s.id);
             self.links = Links::draw(&mut self.rng, self.nodes.len(), leader);
             self.stats.partitions += 1;
             let links = format!("{:?}", self.links);
