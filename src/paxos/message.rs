@@ -25,6 +25,16 @@ pub enum Proposal<C> {
     Tick(C),
 }
 
+impl<C> Proposal<C> {
+    /// The session key `(client_id, seq)` of a client's command.
+    pub fn client_key(&self) -> Option<(u64, u64)> {
+        match self {
+            Proposal::Client { client_id, seq, .. } => Some((*client_id, *seq)),
+            Proposal::Tick(_) => None,
+        }
+    }
+}
+
 /// The value of one slot: a batch of commands and the proposing leader's tick
 /// count (the log's clock; made monotonic when applied). A no-op has no
 /// commands.

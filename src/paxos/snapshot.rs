@@ -5,7 +5,7 @@
 //! checks the size limit, and installs it.
 
 use super::ballot::{NodeId, Slot};
-use super::message::{Message, SnapshotImage};
+use super::message::{ClientReply, Message, Outcome, Proposal, SnapshotImage};
 use super::replica::{IncomingSnapshot, Out, Replica, Role};
 use super::state_machine::StateMachine;
 
@@ -149,5 +149,50 @@ impl<S: StateMachine> Replica<S> {
         self.install_image(&image, state);
         self.advance_chosen_upto();
         out.ready.persist.push(Self::snapshot_record(image));
+        self.answer_installed_requests(out);
+    }
+
+    /// A leader's requests that the snapshot applied are never applied here
+    /// again, so `apply_chosen` would never answer them, and a retry finds
+    /// them waiting and is dropped for ever (swarm seed 30 with partitions:
+    /// a lagging leader chose a first request above a gap that a snapshot
+    /// then filled, and that client was never answered). Each held request
+    /// with no copy left queued, in flight or chosen above the snapshot is
+    /// answered now: from the session table if it records this very
+    /// request, else `Unknown` (it may or may not have been applied).
+    fn answer_installed_requests(&mut self, out: &mut Out<S>) {
+        let mut pending: std::collections::BTreeSet<(u64, u64)> = self
+            .queue
+            .iter()
+            .chain(self.chosen.values().flat_map(|e| e.proposals.iter()))
+            .filter_map(Proposal::client_key)
+            .collect();
+        if let Role::Leader(l) = &self.role {
+            let in_flight = l.in_flight.values().flat_map(|f| f.entry.proposals.iter());
+            pending.extend(in_flight.filter_map(Proposal::client_key));
+        }
+        let orphans: Vec<(u64, u64)> = self
+            .waiting
+            .keys()
+            .filter(|k| !pending.contains(k))
+            .copied()
+            .collect();
+        for (client_id, seq) in orphans {
+            let Some(held) = self.waiting.remove(&(client_id, seq)) else {
+                continue;
+            };
+            let outcome = match self.sessions.cached(client_id, seq) {
+                Some((command, answer)) if *command == held => Outcome::Ok(answer.clone()),
+                Some(_) => Outcome::SeqReused,
+                None => Outcome::Unknown {
+                    hint: self.leader_hint,
+                },
+            };
+            out.ready.replies.push(ClientReply {
+                client_id,
+                seq,
+                outcome,
+            });
+        }
     }
 }

@@ -23,6 +23,9 @@ use synod::sim::{run_drawn, run_swarm, search_swarm, Swarm, SwarmBudget, SwarmVi
 /// Seeds searched per plant (and without plants).
 const SEEDS: u64 = 150;
 
+/// Storm seeds searched without plants in CI.
+const STORM_SEEDS: u64 = 60;
+
 /// The plant searches' budget: longer fault phases.
 const LONG: SwarmBudget = SwarmBudget {
     fault_steps: 15_000,
@@ -78,6 +81,29 @@ fn swarm_short_search_without_plants_finds_nothing() {
     }
 }
 
+/// Storm seeds (`Swarm::storm`: ten periods of frequent partitions and
+/// held messages) without plants, `0..STORM_SEEDS` of 15,000 fault steps.
+#[test]
+fn swarm_storm_search_without_plants_finds_nothing() {
+    let start = Instant::now();
+    let found =
+        (0..STORM_SEEDS).find_map(|seed| run_drawn(&Swarm::storm(seed), LONG, |_| {}).err());
+    eprintln!("storm search: {:.1}s", start.elapsed().as_secs_f64());
+    if let Some(v) = found {
+        panic!("{v}");
+    }
+}
+
+/// The measuring aids' draw of `seed`: `Swarm::storm` when `SYNOD_STORM`
+/// is set (`STORM=1 scripts/soak`), else `Swarm::new`.
+fn drawn(seed: u64) -> Swarm {
+    if std::env::var_os("SYNOD_STORM").is_some() {
+        Swarm::storm(seed)
+    } else {
+        Swarm::new(seed)
+    }
+}
+
 /// Long search without plants (`scripts/soak`): `SYNOD_SOAK_SEEDS` seeds
 /// from `SYNOD_SOAK_FROM` of `SYNOD_SOAK_STEPS` steps each, each history
 /// checked for up to `SYNOD_SOAK_CHECK_MS` (undecided passes); every
@@ -98,7 +124,7 @@ fn swarm_soak() {
     for seed in from..from + seeds {
         // Named before it runs: a seed that takes the machine down is known.
         eprintln!("seed {seed}");
-        match run_swarm(seed, budget, |_| {}) {
+        match run_drawn(&drawn(seed), budget, |_| {}) {
             Ok(run) => undecided += u64::from(!run.checked),
             Err(v) => {
                 failures += 1;
@@ -152,8 +178,8 @@ mod plants {
         let start = Instant::now();
         let mut found = 0;
         for seed in from..from + seeds {
-            if let Err(v) = run_swarm(seed, budget, plant) {
-                let alone = run_swarm(seed, budget, |_| {}).err();
+            if let Err(v) = run_drawn(&drawn(seed), budget, plant) {
+                let alone = run_drawn(&drawn(seed), budget, |_| {}).err();
                 found += u64::from(alone.is_none());
                 println!("FOUND {v} | without the plant: {alone:?}");
             }
@@ -249,6 +275,19 @@ fn swarm_seeds_625_and_916_apply_a_retried_first_request_once() {
         if let Err(v) = run_swarm(seed, LONG, |_| {}) {
             panic!("{v}");
         }
+    }
+}
+
+/// Seed 30 under ten periods of frequent partitions and held messages left
+/// three clients unanswered for good: a lagging leader chose their first
+/// requests above a gap, a peer's snapshot filled the gap past them, and
+/// nothing answered what the snapshot had applied, so every retry found its
+/// request still waiting and was dropped. A snapshot install now answers
+/// them.
+#[test]
+fn swarm_seed_30_answers_requests_a_snapshot_applied() {
+    if let Err(v) = run_drawn(&Swarm::storm(30), LONG, |_| {}) {
+        panic!("{v}");
     }
 }
 
