@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::{check_history, html, CheckOptions, ModelKind, NilRead, Report, Verdict};
-use crate::history::{file_format, parse_edn_value, read_file, Format, ReadOptions, Value};
+use crate::history::{parse_edn_value, read_source, Format, ReadOptions, Value};
 
 /// `synod check`: is each history linearizable?
 #[derive(clap::Args, Debug, Clone)]
@@ -47,7 +47,8 @@ pub struct CheckArgs {
     /// One JSON object per file, one per line.
     #[arg(long)]
     pub json: bool,
-    /// The history files.
+    /// The history files: paths, pipes (`/dev/stdin`, `<(...)`), or `-` for
+    /// standard input; each is read once.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 }
@@ -175,7 +176,14 @@ pub fn run(args: &CheckArgs) -> u8 {
                             "s"
                         }
                     )
-                    .and_then(|()| write!(out, "{}", report.evidence_text()))
+                    .and_then(|()| {
+                        // Valid, but vacuously: say so rather than let a
+                        // drained pipe or a wrong file pass unnoticed.
+                        if report.ops == 0 {
+                            writeln!(out, "  {name}: no client operation in the input")?;
+                        }
+                        write!(out, "{}", report.evidence_text())
+                    })
                 };
                 if written.is_err() {
                     return code;
@@ -188,17 +196,13 @@ pub fn run(args: &CheckArgs) -> u8 {
 
 fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult {
     let start = Instant::now();
-    let format = match file_format(path, args.format) {
-        Ok(f) => f,
-        Err(e) => return FileResult::Unusable(e.to_string()),
-    };
     let read_opts = ReadOptions {
-        format,
+        format: args.format,
         independent: args.independent,
         ..ReadOptions::default()
     };
-    let history = match read_file(path, &read_opts) {
-        Ok(h) => h,
+    let (history, format) = match read_source(path, &read_opts) {
+        Ok(read) => read,
         Err(e) => return FileResult::Unusable(e.to_string()),
     };
     let read_time = start.elapsed();

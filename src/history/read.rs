@@ -61,6 +61,58 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
     read_stream(file, &name, &opts, Chunking::default(), size_hint, None).map(|(h, _)| h)
 }
 
+/// Reads the history at `path` once, whatever it is: a regular file, a
+/// pipe or device (`/dev/stdin`, a named pipe, `<(...)`), or `-` for
+/// standard input. The format is [`file_format`]'s, except that the first
+/// bytes are sniffed from the same read as the rest: opening a pipe twice
+/// would find it already drained, and an empty history called valid.
+/// Returns the history and the format it was read as.
+///
+/// # Errors
+/// As [`read_file`]; `-` is named `<stdin>`.
+pub fn read_source(path: &Path, opts: &ReadOptions) -> Result<(History, Format), HistoryError> {
+    let stdin = path == Path::new("-");
+    let name = if stdin {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let io_error = |source| HistoryError::Io {
+        file: name.clone(),
+        source,
+    };
+    let (mut input, size_hint): (Box<dyn Read>, Option<u64>) = if stdin {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let file = File::open(path).map_err(io_error)?;
+        // A pipe's length is 0 whatever it will carry: no hint.
+        let hint = file
+            .metadata()
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len());
+        (Box::new(file), hint)
+    };
+    let mut format = opts.format;
+    if format == Format::Auto && !stdin {
+        format = format_from_extension(path).unwrap_or(Format::Auto);
+    }
+    let mut start = Vec::new();
+    (&mut input)
+        .take(4096)
+        .read_to_end(&mut start)
+        .map_err(io_error)?;
+    let sniffed = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
+    let format = resolve(format, sniffed, &name)?;
+    let opts = ReadOptions {
+        format,
+        ..opts.clone()
+    };
+    let reader = std::io::Cursor::new(start).chain(input);
+    read_stream(reader, &name, &opts, Chunking::default(), size_hint, None)
+        .map(|(history, _)| (history, format))
+}
+
 /// Reads a history file in batches: each block's events (about
 /// [`BLOCK_BYTES`] of input), in file order, go to `sink` as soon as they
 /// are parsed, so that a consumer that converts events into its own form

@@ -161,15 +161,33 @@ impl<S: StateMachine> Replica<S> {
     /// answered now: from the session table if it records this very
     /// request, else `Unknown` (it may or may not have been applied).
     fn answer_installed_requests(&mut self, out: &mut Out<S>) {
-        let mut pending: std::collections::BTreeSet<(u64, u64)> = self
+        let in_flight = match &self.role {
+            Role::Leader(l) => Some(l.in_flight.values().map(|f| &f.entry)),
+            _ => None,
+        };
+        let pending: Vec<&Proposal<S::Command>> = self
             .queue
             .iter()
-            .chain(self.chosen.values().flat_map(|e| e.proposals.iter()))
-            .filter_map(Proposal::client_key)
+            .chain(
+                self.chosen
+                    .values()
+                    .chain(in_flight.into_iter().flatten())
+                    .flat_map(|e| e.proposals.iter()),
+            )
             .collect();
-        if let Role::Leader(l) = &self.role {
-            let in_flight = l.in_flight.values().flat_map(|f| f.entry.proposals.iter());
-            pending.extend(in_flight.filter_map(Proposal::client_key));
+        let ticks: std::collections::BTreeSet<S::Command> = pending
+            .iter()
+            .filter_map(|p| match p {
+                Proposal::Tick(c) => Some(c.clone()),
+                Proposal::Client { .. } => None,
+            })
+            .collect();
+        let pending: std::collections::BTreeSet<(u64, u64)> =
+            pending.iter().filter_map(|p| p.client_key()).collect();
+        // Tick commands the snapshot applied likewise: left marked in
+        // flight, the same command would never be proposed again (review5).
+        if let Role::Leader(l) = &mut self.role {
+            l.tick_in_flight.retain(|c| ticks.contains(c));
         }
         let orphans: Vec<(u64, u64)> = self
             .waiting
