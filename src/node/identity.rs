@@ -46,9 +46,13 @@ pub enum AmnesiaReason {
         /// The identity found in the directory.
         found: Identity,
     },
-    /// `--bootstrap` on a directory holding state but no identity: someone
-    /// removed the identity, so the state cannot be trusted as this node's.
+    /// `--bootstrap --recover-amnesiac` on a directory holding state but no
+    /// identity: someone removed the identity, so the state cannot be
+    /// trusted as this node's.
     StateWithoutIdentity,
+    /// `--recover-amnesiac` on this node's own directory: the operator
+    /// distrusts its state (damaged storage, say).
+    Requested,
 }
 
 impl std::fmt::Display for AmnesiaReason {
@@ -65,6 +69,7 @@ impl std::fmt::Display for AmnesiaReason {
             AmnesiaReason::StateWithoutIdentity => {
                 f.write_str("--bootstrap on a data directory that holds state but no identity file")
             }
+            AmnesiaReason::Requested => f.write_str("--recover-amnesiac"),
         }
     }
 }
@@ -81,26 +86,82 @@ pub enum StartMode {
     Amnesiac(AmnesiaReason),
 }
 
+/// Why a node refuses to start on a data directory (exit 3), leaving it
+/// untouched: as etcd refuses a member-ID mismatch, a node never starts as
+/// someone else, and `--bootstrap` never resets or adopts existing state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartRefusal {
+    /// The identity file names another node or cluster.
+    #[error(
+        "it belongs to cluster {:?} node {}, not cluster {:?} node {}: left untouched \
+         (check --id and --data-dir; --recover-amnesiac discards that state and joins amnesiac)",
+        found.cluster_id, found.node_id, expected.cluster_id, expected.node_id
+    )]
+    Mismatch {
+        /// The identity found in the directory.
+        found: Identity,
+        /// This node's.
+        expected: Identity,
+    },
+    /// `--bootstrap` on a directory that already holds state.
+    #[error(
+        "--bootstrap on a data directory that already holds state ({}): left untouched \
+         (drop --bootstrap to recover it; --recover-amnesiac discards it and joins amnesiac)",
+        match found { Some(i) => format!("identity of cluster {:?} node {}", i.cluster_id, i.node_id), None => "no identity file".to_string() }
+    )]
+    BootstrapOverState {
+        /// The identity found, if any.
+        found: Option<Identity>,
+    },
+}
+
 /// Decides the start mode from what the directory holds. Pure, so every
 /// case is tested directly.
 ///
 /// `found` is the identity file's content; `has_state` whether anything
-/// besides the lock and identity files is in the directory.
+/// besides the lock and identity files is in the directory;
+/// `recover_amnesiac` the operator's `--recover-amnesiac` (start without
+/// this directory's state, whatever it holds).
+///
+/// # Errors
+/// [`StartRefusal`] for another node's directory, or `--bootstrap` over
+/// existing state, unless `recover_amnesiac`.
 pub fn decide_start_mode(
     found: Option<&Identity>,
     has_state: bool,
     expected: &Identity,
     bootstrap: bool,
-) -> StartMode {
+    recover_amnesiac: bool,
+) -> Result<StartMode, StartRefusal> {
+    let amnesiac = |reason| Ok(StartMode::Amnesiac(reason));
     match found {
-        Some(found) if found == expected => StartMode::Recover,
-        Some(found) => StartMode::Amnesiac(AmnesiaReason::Mismatch {
-            found: found.clone(),
+        Some(f) if f != expected && recover_amnesiac => {
+            amnesiac(AmnesiaReason::Mismatch { found: f.clone() })
+        }
+        Some(f) if f != expected => Err(StartRefusal::Mismatch {
+            found: f.clone(),
+            expected: expected.clone(),
         }),
-        None if !bootstrap => StartMode::Amnesiac(AmnesiaReason::NoIdentity),
-        None if has_state => StartMode::Amnesiac(AmnesiaReason::StateWithoutIdentity),
-        None => StartMode::Fresh,
+        Some(_) if recover_amnesiac => amnesiac(AmnesiaReason::Requested),
+        Some(f) if bootstrap => Err(StartRefusal::BootstrapOverState {
+            found: Some(f.clone()),
+        }),
+        Some(_) => Ok(StartMode::Recover),
+        None if !bootstrap => amnesiac(AmnesiaReason::NoIdentity),
+        None if has_state && recover_amnesiac => amnesiac(AmnesiaReason::StateWithoutIdentity),
+        None if has_state => Err(StartRefusal::BootstrapOverState { found: None }),
+        None => Ok(StartMode::Fresh),
     }
+}
+
+/// The operator's start flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartFlags {
+    /// `--bootstrap`: a new member of a new cluster, on an empty directory.
+    pub bootstrap: bool,
+    /// `--recover-amnesiac`: start without this directory's state (moved
+    /// aside, never read), amnesiac: no vote until safe.
+    pub recover_amnesiac: bool,
 }
 
 /// Why the data directory cannot be used.
@@ -135,6 +196,14 @@ pub enum DataDirError {
     /// Writing the identity durably failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The directory is another node's, or `--bootstrap` over state.
+    #[error("data directory {path}: {refusal}")]
+    Refused {
+        /// The data directory.
+        path: PathBuf,
+        /// Why.
+        refusal: StartRefusal,
+    },
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> DataDirError {
@@ -206,9 +275,9 @@ impl DataDir {
     pub fn open(
         path: &Path,
         expected: &Identity,
-        bootstrap: bool,
+        start: StartFlags,
     ) -> Result<(DataDir, StartMode), DataDirError> {
-        Self::open_with(path, expected, bootstrap, |_| Ok(()))
+        Self::open_with(path, expected, start, |_| Ok(()))
     }
 
     /// [`DataDir::open`], calling `mark_amnesia` with the (new, empty)
@@ -221,12 +290,23 @@ impl DataDir {
     pub fn open_with(
         path: &Path,
         expected: &Identity,
-        bootstrap: bool,
+        start: StartFlags,
         mark_amnesia: impl FnOnce(&Path) -> Result<(), StorageError>,
     ) -> Result<(DataDir, StartMode), DataDirError> {
         let dir = DataDir::lock(path)?;
         let found = dir.read_identity()?;
-        let mode = decide_start_mode(found.as_ref(), dir.has_state()?, expected, bootstrap);
+        let has_state = dir.has_state()?;
+        let mode = decide_start_mode(
+            found.as_ref(),
+            has_state,
+            expected,
+            start.bootstrap,
+            start.recover_amnesiac,
+        )
+        .map_err(|refusal| DataDirError::Refused {
+            path: path.to_path_buf(),
+            refusal,
+        })?;
         match &mode {
             StartMode::Recover => {}
             StartMode::Fresh => dir.write_identity(expected)?,

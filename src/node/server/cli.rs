@@ -2,7 +2,9 @@
 //!
 //! Exit codes: 0 after a clean shutdown (SIGTERM or SIGINT); 1 when the node
 //! fails (storage corrupt or failing, the data directory locked by another
-//! node, a port in use); 3 on a usage or configuration error.
+//! node, a port in use); 3 on a usage or configuration error, and on a data
+//! directory of another node or cluster, or `--bootstrap` over existing
+//! state (the directory is left untouched).
 
 use std::path::PathBuf;
 
@@ -25,10 +27,16 @@ pub struct NodeArgs {
     #[arg(long)]
     pub data_dir: PathBuf,
     /// Start a new cluster member: write this node's identity into an empty
-    /// data directory. Without it, a directory with no identity means lost
-    /// state, and the node starts amnesiac (no vote until safe).
+    /// data directory (refused, exit 3, over existing state). Without it, a
+    /// directory with no identity means lost state, and the node starts
+    /// amnesiac (no vote until safe).
     #[arg(long)]
     pub bootstrap: bool,
+    /// Start without this data directory's state: move it aside (kept, never
+    /// read) and join amnesiac, voting again only once that is safe. For a
+    /// directory of another node or cluster, which is otherwise refused.
+    #[arg(long)]
+    pub recover_amnesiac: bool,
 }
 
 /// Installs logging to stderr (`RUST_LOG`, default `info`); a second call is
@@ -78,6 +86,7 @@ pub fn run(args: &NodeArgs) -> u8 {
         config,
         data_dir: args.data_dir.clone(),
         bootstrap: args.bootstrap,
+        recover_amnesiac: args.recover_amnesiac,
         listeners: None,
         stop_on_signal: true,
     }) {
@@ -85,7 +94,12 @@ pub fn run(args: &NodeArgs) -> u8 {
         Err(e) => {
             tracing::error!("cannot start node {}: {e}", args.id);
             eprintln!("synod node: {e}");
-            return 1;
+            // A refused directory is the operator's to fix, like a bad flag.
+            let refused = matches!(
+                e,
+                super::ServerError::DataDir(crate::node::identity::DataDirError::Refused { .. })
+            );
+            return if refused { 3 } else { 1 };
         }
     };
     match server.wait() {

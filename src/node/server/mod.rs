@@ -72,7 +72,7 @@ use std::time::Duration;
 
 use crate::kv::{Command, KvLimits, KvStore, Response};
 use crate::node::config::{ClusterConfig, NodeId};
-use crate::node::identity::{DataDir, DataDirError, Identity, StartMode};
+use crate::node::identity::{DataDir, DataDirError, Identity, StartFlags, StartMode};
 use crate::node::pipeline::{Pipeline, PipelineConfig, PipelineError, PipelineStats};
 use crate::node::queue::{self, PushError, Sender};
 use crate::node::storage::{FileStorage, Storage, StorageError, StorageLimits};
@@ -104,6 +104,8 @@ pub struct ServerOptions {
     pub data_dir: PathBuf,
     /// A new cluster member: write the identity, start fresh.
     pub bootstrap: bool,
+    /// Start without the directory's state, amnesiac (`--recover-amnesiac`).
+    pub recover_amnesiac: bool,
     /// Already bound listeners (tests bind port 0); `None` binds the
     /// config's addresses.
     pub listeners: Option<Listeners>,
@@ -226,9 +228,14 @@ impl Server {
             config,
             data_dir,
             bootstrap,
+            recover_amnesiac,
             listeners,
             stop_on_signal,
         } = options;
+        let start = StartFlags {
+            bootstrap,
+            recover_amnesiac,
+        };
         if config.node(id).is_none() {
             return Err(ServerError::Config(format!(
                 "node {id} is not a member (members: {:?})",
@@ -243,7 +250,7 @@ impl Server {
         let limits = StorageLimits::default();
         // An amnesiac start makes the core's amnesia mark durable before the
         // identity is written: a crash at any point restarts amnesiac again.
-        let (dir, mode) = DataDir::open_with(&data_dir, &identity, bootstrap, |storage_dir| {
+        let (dir, mode) = DataDir::open_with(&data_dir, &identity, start, |storage_dir| {
             let (mut storage, _) = FileStorage::<Record<KvStore>>::open(storage_dir, limits)?;
             storage.append(&[Record::Amnesia { voting: false }])?;
             storage.sync()

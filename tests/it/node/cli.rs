@@ -151,3 +151,46 @@ fn sigterm_stops_the_node_cleanly_and_a_restart_recovers_its_writes() {
     sigterm(&child);
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// Node 1's data directory started as node 2, or with `--bootstrap`, exits
+/// 3 naming both identities (or the flag) and leaves every file as it was;
+/// the directory used to be taken over amnesiac as node 2.
+#[test]
+fn a_directory_of_another_node_or_bootstrap_over_state_exits_3_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.toml");
+    let second = format!(
+        "[[node]]\nid = 2\npeer = \"127.0.0.1:{}\"\nclient = \"127.0.0.1:{}\"\n",
+        free_port(),
+        free_port()
+    );
+    std::fs::write(&config, one_node_config(&second)).unwrap();
+    let data = dir.path().join("data");
+    let identity = "{\"cluster_id\":\"cli\",\"node_id\":1}\n";
+    std::fs::create_dir_all(data.join("wal")).unwrap();
+    std::fs::write(data.join("IDENTITY"), identity).unwrap();
+    std::fs::write(data.join("wal").join("marker"), b"node 1's log").unwrap();
+
+    let mut as_two = Process::new(env!("CARGO_BIN_EXE_synod"));
+    as_two
+        .args(["node", "--id", "2", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data);
+    let runs = [
+        (as_two, "node 1"),
+        (node(&config, &data, true), "--bootstrap"),
+    ];
+    for (mut cmd, named) in runs {
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{stderr}");
+        assert!(stderr.contains(named), "{stderr}");
+        assert_eq!(
+            std::fs::read_to_string(data.join("IDENTITY")).unwrap(),
+            identity
+        );
+        assert!(data.join("wal").join("marker").exists(), "{stderr}");
+        assert!(!data.join("wal.stale").exists(), "{stderr}");
+    }
+}

@@ -108,6 +108,7 @@ impl Cluster {
             config: self.config.clone(),
             data_dir: self.data_dir(id),
             bootstrap,
+            recover_amnesiac: false,
             listeners: Some(listeners),
             stop_on_signal: false,
         })?;

@@ -1,8 +1,16 @@
 //! The amnesiac start's ordering: the amnesia mark is durable before the
 //! identity that would otherwise make an empty log look recoverable.
 
-use synod::node::identity::{AmnesiaReason, DataDir, Identity, StartMode, IDENTITY_FILE};
+use synod::node::identity::{
+    AmnesiaReason, DataDir, Identity, StartFlags, StartMode, IDENTITY_FILE,
+};
 use synod::node::storage::StorageError;
+
+/// No flag.
+const PLAIN: StartFlags = StartFlags {
+    bootstrap: false,
+    recover_amnesiac: false,
+};
 
 fn me() -> Identity {
     Identity {
@@ -17,7 +25,7 @@ fn a_crash_before_the_amnesia_mark_is_durable_restarts_amnesiac_again() {
     let root = dir.path().to_path_buf();
     // The mark runs before the identity exists; a "crash" inside it (an
     // error) leaves the directory without one.
-    let crashed = DataDir::open_with(dir.path(), &me(), false, |storage| {
+    let crashed = DataDir::open_with(dir.path(), &me(), PLAIN, |storage| {
         assert_eq!(storage, root.join(synod::node::identity::STORAGE_DIR));
         assert!(
             !root.join(IDENTITY_FILE).exists(),
@@ -26,7 +34,7 @@ fn a_crash_before_the_amnesia_mark_is_durable_restarts_amnesiac_again() {
         Err(StorageError::Failed("simulated crash".into()))
     });
     assert!(crashed.is_err());
-    let (data, mode) = DataDir::open_with(dir.path(), &me(), false, |_| Ok(())).unwrap();
+    let (data, mode) = DataDir::open_with(dir.path(), &me(), PLAIN, |_| Ok(())).unwrap();
     assert_eq!(mode, StartMode::Amnesiac(AmnesiaReason::NoIdentity));
     assert_eq!(data.read_identity().unwrap(), Some(me()));
 }
@@ -37,9 +45,9 @@ fn plain_open_writes_the_identity_first_so_a_crash_then_looks_recoverable() {
     // crash before the core's first record is durable, the directory says
     // Recover over an empty log.
     let dir = tempfile::tempdir().unwrap();
-    let (data, mode) = DataDir::open(dir.path(), &me(), false).unwrap();
+    let (data, mode) = DataDir::open(dir.path(), &me(), PLAIN).unwrap();
     assert!(matches!(mode, StartMode::Amnesiac(_)));
     drop(data); // the crash: nothing written after the identity
-    let (_, mode) = DataDir::open(dir.path(), &me(), false).unwrap();
+    let (_, mode) = DataDir::open(dir.path(), &me(), PLAIN).unwrap();
     assert_eq!(mode, StartMode::Recover);
 }

@@ -221,6 +221,7 @@ fn a_second_node_on_the_same_data_directory_is_refused() {
         config: cluster.config.clone(),
         data_dir: cluster.data_dir(1),
         bootstrap: false,
+        recover_amnesiac: false,
         listeners: Some(Listeners {
             peer: bind(),
             client: bind(),
