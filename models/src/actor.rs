@@ -4,7 +4,7 @@
 //! scheduled register operations and retries refused ones.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use stateright::actor::{model_timeout, Actor, Id, Out};
@@ -16,6 +16,7 @@ use synod::paxos::{
 
 use crate::cfg::{ModelCfg, Restarts};
 use crate::memo::HashMemo;
+use crate::reads::{ReadGhost, Seen};
 use crate::spec::RegisterOp;
 
 pub use crate::msg::{Msg, Payload};
@@ -45,6 +46,9 @@ pub struct Ghost {
     /// The first ballot this server led in (phase 1 done), over all its
     /// incarnations: a leader of a higher ballot is a leader change.
     pub first_led: Option<Ballot>,
+    /// Every acceptance this server ever persisted (`Record::Accept`), over
+    /// all its incarnations, wiped ones included: what makes a value chosen.
+    pub accepted: BTreeSet<(Slot, Ballot, SharedEntry<Command>)>,
 }
 
 /// A server's stable storage (its records, in order) and its ghost.
@@ -84,6 +88,8 @@ pub struct ServerState {
     pub disk: Disk,
     /// Ticks this incarnation may still take.
     pub ticks_left: u8,
+    /// The read-confirmation ghost ([`crate::reads`]).
+    pub reads: ReadGhost,
     /// Its hash, once computed (see [`crate::memo`]).
     memo: HashMemo,
 }
@@ -94,9 +100,10 @@ impl Hash for ServerState {
             replica,
             disk,
             ticks_left,
+            reads,
             memo,
         } = self;
-        state.write_u64(memo.hash_of(&(replica, disk, ticks_left)));
+        state.write_u64(memo.hash_of(&(replica, disk, ticks_left, reads)));
     }
 }
 
@@ -297,6 +304,7 @@ impl SynodActor {
             replica,
             disk,
             ticks_left,
+            reads: ReadGhost::default(),
             memo: HashMemo::default(),
         }))
     }
@@ -313,13 +321,16 @@ impl SynodActor {
         let State::Server(s) = state.as_ref() else {
             return;
         };
+        let seen = Seen::of(&input);
         let mut replica = s.replica.clone();
         let ready = replica.step(input);
-        if !tick && ready.is_empty() && replica == s.replica {
+        let reads = s.reads.after(&seen, &replica.status(), &ready, cfg.servers);
+        if !tick && ready.is_empty() && replica == s.replica && reads == s.reads {
             return;
         }
         if let State::Server(s) = state.to_mut() {
             s.replica = replica;
+            s.reads = reads;
             if tick {
                 s.ticks_left = s.ticks_left.saturating_sub(1);
                 if s.ticks_left > 0 {
@@ -342,6 +353,16 @@ impl SynodActor {
                         ghost.vote_below_forgotten = Some(*ballot);
                     }
                 }
+            }
+        }
+        for r in &ready.persist {
+            if let Record::Accept {
+                slot,
+                ballot,
+                entry,
+            } = r
+            {
+                ghost.accepted.insert((*slot, *ballot, entry.clone()));
             }
         }
         for (slot, entry) in s.replica.learned() {
@@ -397,7 +418,7 @@ impl SynodActor {
         let c = usize::from(id) - cfg.servers;
         let p = Pending {
             seq: k as u64 + 1,
-            op: RegisterOp::schedule(c, k),
+            op: RegisterOp::schedule(cfg.workload, c, k),
             server: Id::from((c + k) % cfg.servers),
             retries: 0,
         };

@@ -57,6 +57,7 @@ pub mod history;
 pub mod memo;
 pub mod msg;
 pub mod properties;
+pub mod reads;
 pub mod reduce;
 pub mod spec;
 
@@ -67,14 +68,19 @@ pub use cfg::{CfgError, ModelCfg, NetworkKind, Restarts};
 pub use history::History;
 pub use properties::SynodState;
 pub use reduce::SynodModel;
+pub use spec::Workload;
 
 /// Names of the `always` properties (safety).
-pub const SAFETY: [&str; 5] = [
+pub const SAFETY: [&str; 9] = [
     "linearizable",
     "agreement",
     "learned prefix stable",
     "amnesiac votes no forgotten ballot",
     "servers start",
+    "learned value chosen",
+    "applied exactly once",
+    "read confirmed by a quorum",
+    "same slot same state",
 ];
 
 /// Builds the model of `cfg`: the actor system (servers first, then

@@ -381,10 +381,15 @@ impl Model for SynodModel {
             Property::always(crate::SAFETY[2], p::learned_prefix_stable),
             Property::always(crate::SAFETY[3], p::amnesiac_votes_no_forgotten_ballot),
             Property::always(crate::SAFETY[4], p::servers_start),
+            Property::always(crate::SAFETY[5], p::learned_value_chosen),
+            Property::always(crate::SAFETY[6], p::applied_exactly_once),
+            Property::always(crate::SAFETY[7], p::read_confirmed),
+            Property::always(crate::SAFETY[8], p::same_slot_same_state),
             Property::sometimes("value chosen", p::value_chosen),
             Property::sometimes("every operation returns", p::every_operation_returns),
             Property::sometimes("leader change commits", p::leader_change_commits),
             Property::sometimes("restarted server learns", p::restarted_server_learns),
+            Property::sometimes("command chosen twice", p::command_chosen_twice),
         ]
     }
 

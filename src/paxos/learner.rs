@@ -171,6 +171,13 @@ impl<S: StateMachine> Replica<S> {
                         seq,
                         command,
                     } => {
+                        let repeated = self
+                            .sessions
+                            .cached(*client_id, *seq)
+                            .is_some_and(|(c, _)| c == command);
+                        if repeated && self.config.fault(|f| f.reapply_repeated_seq) {
+                            self.state.apply(now, command);
+                        }
                         let state = &mut self.state;
                         let result = self.sessions.apply_opening(
                             *client_id,
