@@ -190,6 +190,17 @@ fn initial_store() -> KvStore {
     KvStore::new(KvLimits::default())
 }
 
+/// The initial replicated state of the servers of `cfg` (with the store's
+/// planted bug if it says so).
+fn initial_store_of(cfg: &ModelCfg) -> KvStore {
+    let store = initial_store();
+    if cfg.cas_ignores_expected {
+        store.with_cas_ignoring_expected()
+    } else {
+        store
+    }
+}
+
 /// Appends `record` to the disk, unless it repeats a record already there and
 /// recovering with it gives the very replica recovering without it gives (a
 /// re-accepted value after a duplicated accept): the disk's meaning is what
@@ -198,14 +209,15 @@ fn initial_store() -> KvStore {
 /// Returns whether the disk changed.
 fn append_record(
     config: &Config,
+    initial: &KvStore,
     records: &mut Vec<Record<KvStore>>,
     record: Record<KvStore>,
 ) -> bool {
     if records.contains(&record) {
-        let without = Replica::recover(config.clone(), initial_store(), records.clone());
+        let without = Replica::recover(config.clone(), initial.clone(), records.clone());
         let mut longer = records.clone();
         longer.push(record.clone());
-        let with = Replica::recover(config.clone(), initial_store(), longer);
+        let with = Replica::recover(config.clone(), initial.clone(), longer);
         if let (Ok(a), Ok(b)) = (without, with) {
             if a == b {
                 return false;
@@ -255,7 +267,7 @@ impl SynodActor {
             Err(e) => return State::Failed(format!("server {id}: {e}")),
         };
         let (replica, disk) = match storage {
-            None => match Replica::new(config, initial_store()) {
+            None => match Replica::new(config, initial_store_of(cfg)) {
                 Ok(r) => (r, Disk::default()),
                 Err(e) => return State::Failed(format!("server {id}: {e}")),
             },
@@ -265,7 +277,8 @@ impl SynodActor {
                 match cfg.restarts {
                     Restarts::Intact => {
                         disk.wiped = false;
-                        match Replica::recover(config, initial_store(), disk.records.clone()) {
+                        match Replica::recover(config, initial_store_of(cfg), disk.records.clone())
+                        {
                             Ok(r) => (r, disk),
                             Err(e) => return State::Failed(format!("server {id} recover: {e}")),
                         }
@@ -280,7 +293,7 @@ impl SynodActor {
                         // nonce of its recovery prepares (`Replica::amnesiac`).
                         let mut config = config;
                         config.seed = config.seed.wrapping_add(u64::from(disk.restarts) << 32);
-                        match Replica::amnesiac(config, initial_store()) {
+                        match Replica::amnesiac(config, initial_store_of(cfg)) {
                             Ok(r) => (r, disk),
                             Err(e) => return State::Failed(format!("server {id} amnesiac: {e}")),
                         }
@@ -377,8 +390,9 @@ impl SynodActor {
         }
         let mut changed = *ghost != before;
         let config = s.replica.config().clone();
+        let initial = initial_store_of(cfg);
         for record in ready.persist {
-            changed |= append_record(&config, &mut s.disk.records, record);
+            changed |= append_record(&config, &initial, &mut s.disk.records, record);
         }
         if changed {
             o.save(s.disk.clone());

@@ -124,6 +124,9 @@ pub struct ModelCfg {
     pub max_batch: usize,
     /// Planted bugs, set on every server.
     pub faults: Faults,
+    /// Planted bug of the store (`KvStore::with_cas_ignoring_expected`), on
+    /// every server: a cas writes whatever the current value is.
+    pub cas_ignores_expected: bool,
 }
 
 /// A configuration that cannot be modelled.
@@ -179,6 +182,7 @@ impl ModelCfg {
             window: 1,
             max_batch: 1,
             faults: Faults::default(),
+            cas_ignores_expected: false,
         }
     }
 
@@ -224,7 +228,7 @@ impl ModelCfg {
     /// A one-line description, for reports.
     pub fn describe(&self) -> String {
         format!(
-            "{} servers, {} clients x {} ops{}, {}{}, crashes {} (restarts {}{} {:?}), timers on {}, extra ticks {}, rounds {}{}",
+            "{} servers, {} clients x {} ops{}, {}{}, crashes {} (restarts {}{} {:?}), timers on {}, extra ticks {}, rounds {}{}{}",
             self.servers,
             self.clients,
             self.ops_per_client,
@@ -249,6 +253,11 @@ impl ModelCfg {
                 String::new()
             } else {
                 format!(", faults {:?}", self.faults)
+            },
+            if self.cas_ignores_expected {
+                ", cas ignores expected"
+            } else {
+                ""
             },
         )
     }

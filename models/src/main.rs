@@ -120,7 +120,8 @@ struct CfgArgs {
     /// Planted bug to switch on (repeatable): forget-promises, skip-adopt,
     /// quorum-one-short, local-reads, ignore-amnesia, commit-teaches-unchosen,
     /// reuse-amnesiac-ballot, raw-ticks-log-time, leader-never-fetches,
-    /// unbounded-promise, reapply-repeated-seq.
+    /// unbounded-promise, reapply-repeated-seq, cas-ignores-expected (the
+    /// store's).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
 }
@@ -151,6 +152,10 @@ impl CfgArgs {
         c.max_read_rounds = self.read_rounds;
         let mut f = Faults::default();
         for name in &self.faults {
+            if name == "cas-ignores-expected" {
+                c.cas_ignores_expected = true;
+                continue;
+            }
             let (_, plant) = FAULTS.iter().find(|(n, _)| n == name).ok_or_else(|| {
                 let known: Vec<&str> = FAULTS.iter().map(|(n, _)| *n).collect();
                 format!(

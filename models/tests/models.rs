@@ -318,11 +318,16 @@ fn two_clients_with_two_revealing_operations_each_are_safe() {
     ) {
         return;
     }
-    let mut m = revealing(cfg(3, 2, NetworkKind::Ordered));
-    m.ops_per_client = 2;
-    let c = exhaust(&m);
+    let c = exhaust(&two_clients_two_revealing_ops());
     c.assert_any_discovery("every operation returns");
     assert_eq!(c.unique_state_count(), 377221);
+}
+
+/// The configuration of [`two_clients_with_two_revealing_operations_each_are_safe`].
+fn two_clients_two_revealing_ops() -> ModelCfg {
+    let mut m = revealing(cfg(3, 2, NetworkKind::Ordered));
+    m.ops_per_client = 2;
+    m
 }
 
 /// One client's append, a cas that must fail, and a read at a third server,
@@ -648,6 +653,37 @@ fn reapplying_a_repeated_seq_breaks_exactly_once() {
         f.reapply_repeated_seq = true
     });
     assert_eq!(hunt(&m, Search::Bfs, 600), vec!["applied exactly once"]);
+}
+
+/// A cas that ignores its expected value (the store's plant), in the CI
+/// configuration `two_clients_with_two_revealing_operations_each_are_safe`:
+/// client 1's cas of `10;` to 20 succeeds on a register that does not hold
+/// exactly `10;`, and a read shows it. The log replay sees it first.
+#[test]
+fn a_cas_ignoring_its_expected_value_is_not_linearizable() {
+    let mut m = two_clients_two_revealing_ops();
+    m.cas_ignores_expected = true;
+    let found = hunt_for(&m, Search::Bfs, 600, "linearizable");
+    assert!(found.contains(&"linearizable"), "{found:?}");
+    assert!(found.contains(&"applied exactly once"), "{found:?}");
+}
+
+/// The audit's finding, kept as a fact: in the classic two-client
+/// configuration (one put, one cas from absent, any replies linearize) the
+/// same plant leaves the history linearizable; only the replay of the log
+/// ("applied exactly once") sees it.
+#[test]
+fn the_classic_two_client_workload_hides_a_cas_ignoring_its_expected_value() {
+    let mut m = cfg(3, 2, NetworkKind::Ordered);
+    m.cas_ignores_expected = true;
+    let c = model(&m)
+        .expect("valid configuration")
+        .checker()
+        .spawn_bfs()
+        .join();
+    assert!(c.is_done());
+    c.assert_no_discovery("linearizable");
+    c.assert_any_discovery("applied exactly once");
 }
 
 /// With quorums one short (1 of 3), the leader's own acceptance chooses:
