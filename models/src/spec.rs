@@ -206,7 +206,8 @@ impl RegisterOp {
     ///   shows `10;10;`, a cas ignoring its expected value `11;`, a stale
     ///   read nothing.
     /// - client 1: cas `10;` to 20, which succeeds only if client 0's append
-    ///   and nothing else came first; append 21; get.
+    ///   and nothing else came first; get, which shows every write before
+    ///   it in order; append 21.
     /// - client 2 and beyond: get; append; get.
     ///
     /// Operations past the third are gets.
@@ -222,6 +223,8 @@ impl RegisterOp {
                 expected: Some(10),
                 new: v,
             },
+            (1, 2) => RegisterOp::Append(v),
+            (1, 1) => RegisterOp::Get,
             (_, 1) => RegisterOp::Append(v),
             _ => RegisterOp::Get,
         }
