@@ -37,7 +37,7 @@
 //! value is chosen, every client completes every operation, a leader holds a
 //! chosen client command after another ballot led before it (a leader
 //! change), a restarted server knows a chosen slot, one request is chosen in
-//! two slots.
+//! two slots, a read is served, a wiped server votes again.
 //!
 //! The checker runs [`SynodModel`]: the actor system wrapped in reductions
 //! (echo saturation and covered drops for the duplicating network, crashed
@@ -87,6 +87,19 @@ pub const SAFETY: [&str; 9] = [
     "applied exactly once",
     "read confirmed by a quorum",
     "same slot same state",
+];
+
+/// Names of the `sometimes` properties (reachability): each proves that
+/// the bounds still reach a feature; `models/tests` names, for each, a CI
+/// configuration that must reach it.
+pub const SOMETIMES: [&str; 7] = [
+    "value chosen",
+    "every operation returns",
+    "leader change commits",
+    "restarted server learns",
+    "command chosen twice",
+    "read served",
+    "amnesiac rejoins",
 ];
 
 /// Builds the model of `cfg`: the actor system (servers first, then

@@ -245,6 +245,24 @@ pub fn leader_change_commits(m: &SynodModel, s: &SynodState) -> bool {
     })
 }
 
+/// Sometimes: a client's read returned `Ok` (a read-index round completed
+/// and was answered).
+pub fn read_served(m: &SynodModel, s: &SynodState) -> bool {
+    let clients = s.actor_states[m.cfg.servers..].iter().enumerate();
+    clients.into_iter().any(|(c, state)| match &**state {
+        State::Client(client) => {
+            (0..client.done).any(|k| RegisterOp::schedule(m.cfg.workload, c, k) == RegisterOp::Get)
+        }
+        _ => false,
+    })
+}
+
+/// Sometimes: a server that restarted wiped votes again (its amnesia
+/// ended).
+pub fn amnesiac_rejoins(m: &SynodModel, s: &SynodState) -> bool {
+    live_servers(&m.cfg, s).any(|(_, srv)| srv.disk.wiped && srv.replica.status().voting)
+}
+
 /// Sometimes: a server that crashed and restarted knows a chosen slot.
 pub fn restarted_server_learns(m: &SynodModel, s: &SynodState) -> bool {
     live_servers(&m.cfg, s)

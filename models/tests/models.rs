@@ -14,12 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use stateright::actor::Network;
-use stateright::{Checker, HasDiscoveries, Model, Path};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use synod::paxos::Faults;
 use synod_models::effect::{self, Effect, Lookup};
 use synod_models::reduce::beside_network;
 use synod_models::{
-    model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, Workload, SAFETY,
+    model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, Workload, SAFETY, SOMETIMES,
 };
 
 /// `SYNOD_MODELS=fast` (set by `.cargo/mutants.toml` for mutation testing)
@@ -227,6 +227,10 @@ fn lost_state_restart_is_safe_and_the_server_relearns() {
     let m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
     let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
+    // Server 3 has no timer, so it never leads and never ends its amnesia:
+    // the known-bad input of the reachability check
+    // (`every_sometimes_property_is_reached_by_a_ci_configuration`).
+    c.assert_no_discovery("amnesiac rejoins");
     assert_eq!(c.unique_state_count(), 51610);
 }
 
@@ -354,6 +358,23 @@ fn three_revealing_operations_across_a_leader_change_are_safe() {
     assert_eq!(c.unique_state_count(), 569677);
 }
 
+/// Server 1 (the only timer) crashes once and restarts wiped, on the
+/// duplicating network: it must lead again, in a ballot every peer promised,
+/// before it votes (the amnesia rule), and it does. The wiped
+/// configurations above crash server 3, which has no timer, never leads,
+/// and so stays amnesiac for ever: none of them reaches the end of amnesia.
+fn wiped_leader_on_the_duplicating_network() -> ModelCfg {
+    server_1_wiped(revealing(cfg(3, 1, NetworkKind::UnorderedDuplicating)), 1)
+}
+
+#[test]
+fn a_wiped_leader_rejoins_safely() {
+    let c = exhaust(&wiped_leader_on_the_duplicating_network());
+    c.assert_any_discovery("amnesiac rejoins");
+    c.assert_any_discovery("restarted server learns");
+    assert_eq!(c.unique_state_count(), 24068);
+}
+
 /// The required configuration: 3 servers and 2 clients on an
 /// unordered duplicating lossy network, server 3 crashes once and restarts
 /// from its disk, server 1's election timer. Client 1 starts at a follower,
@@ -422,6 +443,56 @@ fn random_walks_reach_a_leader_change_that_commits() {
         c.assert_no_discovery(name);
     }
     c.assert_any_discovery("leader change commits");
+}
+
+// ---- Reachability -------------------------------------------------------
+
+/// The CI configuration that must reach `sometimes` property `name` (each
+/// is in the CI set above). A new property without one panics here.
+fn reaching_configuration(name: &str) -> ModelCfg {
+    let one_client = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
+    match name {
+        "value chosen" | "every operation returns" => one_client,
+        "leader change commits" | "command chosen twice" => {
+            leader_change_on_the_duplicating_network()
+        }
+        "restarted server learns" => server_3_crashes(one_client, Restarts::Wiped),
+        "amnesiac rejoins" => wiped_leader_on_the_duplicating_network(),
+        "read served" => {
+            let mut m = one_client;
+            m.ops_per_client = 2;
+            m
+        }
+        other => panic!("no CI configuration named for {other:?}"),
+    }
+}
+
+/// Every `sometimes` property of the model is reached by its CI
+/// configuration, searched (BFS) until it is: a bound that silently stops
+/// reaching its feature (reads, a second application, the end of amnesia,
+/// a leader change) fails here, whatever the configuration's own test
+/// asserts.
+#[test]
+fn every_sometimes_property_is_reached_by_a_ci_configuration() {
+    let m = model(&cfg(3, 1, NetworkKind::Ordered)).expect("valid configuration");
+    let names: Vec<&str> = m
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Sometimes)
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, SOMETIMES, "the model's sometimes properties");
+    for name in SOMETIMES {
+        let until = HasDiscoveries::AnyOf([name].into_iter().collect());
+        let c = model(&reaching_configuration(name))
+            .expect("valid configuration")
+            .checker()
+            .finish_when(until)
+            .spawn_bfs()
+            .join();
+        eprintln!("{name}: reached after {} states", c.unique_state_count());
+        c.assert_any_discovery(name);
+    }
 }
 
 // ---- Reductions ---------------------------------------------------------

@@ -171,11 +171,13 @@ impl<S: StateMachine> Replica<S> {
                         seq,
                         command,
                     } => {
-                        let repeated = self
-                            .sessions
-                            .cached(*client_id, *seq)
-                            .is_some_and(|(c, _)| c == command);
-                        if repeated && self.config.fault(|f| f.reapply_repeated_seq) {
+                        // The plant first: without it no lookup is made.
+                        let reapply = self.config.fault(|f| f.reapply_repeated_seq)
+                            && self
+                                .sessions
+                                .cached(*client_id, *seq)
+                                .is_some_and(|(c, _)| c == command);
+                        if reapply {
                             self.state.apply(now, command);
                         }
                         let state = &mut self.state;
