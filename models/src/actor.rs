@@ -4,7 +4,7 @@
 //! scheduled register operations and retries refused ones.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
 use stateright::actor::{model_timeout, Actor, Id, Out};
@@ -16,6 +16,7 @@ use synod::paxos::{
 
 use crate::cfg::{ModelCfg, Restarts};
 use crate::memo::HashMemo;
+use crate::reads::{ReadGhost, Seen};
 use crate::spec::RegisterOp;
 
 pub use crate::msg::{Msg, Payload};
@@ -45,6 +46,9 @@ pub struct Ghost {
     /// The first ballot this server led in (phase 1 done), over all its
     /// incarnations: a leader of a higher ballot is a leader change.
     pub first_led: Option<Ballot>,
+    /// Every acceptance this server ever persisted (`Record::Accept`), over
+    /// all its incarnations, wiped ones included: what makes a value chosen.
+    pub accepted: BTreeSet<(Slot, Ballot, SharedEntry<Command>)>,
 }
 
 /// A server's stable storage (its records, in order) and its ghost.
@@ -84,6 +88,8 @@ pub struct ServerState {
     pub disk: Disk,
     /// Ticks this incarnation may still take.
     pub ticks_left: u8,
+    /// The read-confirmation ghost ([`crate::reads`]).
+    pub reads: ReadGhost,
     /// Its hash, once computed (see [`crate::memo`]).
     memo: HashMemo,
 }
@@ -94,9 +100,10 @@ impl Hash for ServerState {
             replica,
             disk,
             ticks_left,
+            reads,
             memo,
         } = self;
-        state.write_u64(memo.hash_of(&(replica, disk, ticks_left)));
+        state.write_u64(memo.hash_of(&(replica, disk, ticks_left, reads)));
     }
 }
 
@@ -183,6 +190,17 @@ fn initial_store() -> KvStore {
     KvStore::new(KvLimits::default())
 }
 
+/// The initial replicated state of the servers of `cfg` (with the store's
+/// planted bug if it says so).
+fn initial_store_of(cfg: &ModelCfg) -> KvStore {
+    let store = initial_store();
+    if cfg.cas_ignores_expected {
+        store.with_cas_ignoring_expected()
+    } else {
+        store
+    }
+}
+
 /// Appends `record` to the disk, unless it repeats a record already there and
 /// recovering with it gives the very replica recovering without it gives (a
 /// re-accepted value after a duplicated accept): the disk's meaning is what
@@ -191,14 +209,15 @@ fn initial_store() -> KvStore {
 /// Returns whether the disk changed.
 fn append_record(
     config: &Config,
+    initial: &KvStore,
     records: &mut Vec<Record<KvStore>>,
     record: Record<KvStore>,
 ) -> bool {
     if records.contains(&record) {
-        let without = Replica::recover(config.clone(), initial_store(), records.clone());
+        let without = Replica::recover(config.clone(), initial.clone(), records.clone());
         let mut longer = records.clone();
         longer.push(record.clone());
-        let with = Replica::recover(config.clone(), initial_store(), longer);
+        let with = Replica::recover(config.clone(), initial.clone(), longer);
         if let (Ok(a), Ok(b)) = (without, with) {
             if a == b {
                 return false;
@@ -248,7 +267,7 @@ impl SynodActor {
             Err(e) => return State::Failed(format!("server {id}: {e}")),
         };
         let (replica, disk) = match storage {
-            None => match Replica::new(config, initial_store()) {
+            None => match Replica::new(config, initial_store_of(cfg)) {
                 Ok(r) => (r, Disk::default()),
                 Err(e) => return State::Failed(format!("server {id}: {e}")),
             },
@@ -258,7 +277,8 @@ impl SynodActor {
                 match cfg.restarts {
                     Restarts::Intact => {
                         disk.wiped = false;
-                        match Replica::recover(config, initial_store(), disk.records.clone()) {
+                        match Replica::recover(config, initial_store_of(cfg), disk.records.clone())
+                        {
                             Ok(r) => (r, disk),
                             Err(e) => return State::Failed(format!("server {id} recover: {e}")),
                         }
@@ -273,7 +293,7 @@ impl SynodActor {
                         // nonce of its recovery prepares (`Replica::amnesiac`).
                         let mut config = config;
                         config.seed = config.seed.wrapping_add(u64::from(disk.restarts) << 32);
-                        match Replica::amnesiac(config, initial_store()) {
+                        match Replica::amnesiac(config, initial_store_of(cfg)) {
                             Ok(r) => (r, disk),
                             Err(e) => return State::Failed(format!("server {id} amnesiac: {e}")),
                         }
@@ -297,6 +317,7 @@ impl SynodActor {
             replica,
             disk,
             ticks_left,
+            reads: ReadGhost::default(),
             memo: HashMemo::default(),
         }))
     }
@@ -313,13 +334,16 @@ impl SynodActor {
         let State::Server(s) = state.as_ref() else {
             return;
         };
+        let seen = Seen::of(&input);
         let mut replica = s.replica.clone();
         let ready = replica.step(input);
-        if !tick && ready.is_empty() && replica == s.replica {
+        let reads = s.reads.after(&seen, &replica.status(), &ready, cfg.servers);
+        if !tick && ready.is_empty() && replica == s.replica && reads == s.reads {
             return;
         }
         if let State::Server(s) = state.to_mut() {
             s.replica = replica;
+            s.reads = reads;
             if tick {
                 s.ticks_left = s.ticks_left.saturating_sub(1);
                 if s.ticks_left > 0 {
@@ -344,6 +368,16 @@ impl SynodActor {
                 }
             }
         }
+        for r in &ready.persist {
+            if let Record::Accept {
+                slot,
+                ballot,
+                entry,
+            } = r
+            {
+                ghost.accepted.insert((*slot, *ballot, entry.clone()));
+            }
+        }
         for (slot, entry) in s.replica.learned() {
             let first = ghost.learned.entry(slot).or_insert_with(|| entry.clone());
             if first != entry && ghost.changed.is_none() {
@@ -356,8 +390,9 @@ impl SynodActor {
         }
         let mut changed = *ghost != before;
         let config = s.replica.config().clone();
+        let initial = initial_store_of(cfg);
         for record in ready.persist {
-            changed |= append_record(&config, &mut s.disk.records, record);
+            changed |= append_record(&config, &initial, &mut s.disk.records, record);
         }
         if changed {
             o.save(s.disk.clone());
@@ -397,7 +432,7 @@ impl SynodActor {
         let c = usize::from(id) - cfg.servers;
         let p = Pending {
             seq: k as u64 + 1,
-            op: RegisterOp::schedule(c, k),
+            op: RegisterOp::schedule(cfg.workload, c, k),
             server: Id::from((c + k) % cfg.servers),
             retries: 0,
         };

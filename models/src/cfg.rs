@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use synod::paxos::Faults;
 
+use crate::spec::Workload;
+
 /// The network semantics stateright explores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkKind {
@@ -77,6 +79,8 @@ pub struct ModelCfg {
     pub clients: usize,
     /// Operations each client invokes, one after the other.
     pub ops_per_client: usize,
+    /// Which operations they are ([`crate::spec::RegisterOp::schedule`]).
+    pub workload: Workload,
     /// The network semantics.
     pub network: NetworkKind,
     /// Whether the network may drop any message.
@@ -120,6 +124,9 @@ pub struct ModelCfg {
     pub max_batch: usize,
     /// Planted bugs, set on every server.
     pub faults: Faults,
+    /// Planted bug of the store (`KvStore::with_cas_ignoring_expected`), on
+    /// every server: a cas writes whatever the current value is.
+    pub cas_ignores_expected: bool,
 }
 
 /// A configuration that cannot be modelled.
@@ -159,6 +166,7 @@ impl ModelCfg {
             servers,
             clients,
             ops_per_client: 1,
+            workload: Workload::Classic,
             network,
             lossy: false,
             max_crashes: 0,
@@ -174,6 +182,7 @@ impl ModelCfg {
             window: 1,
             max_batch: 1,
             faults: Faults::default(),
+            cas_ignores_expected: false,
         }
     }
 
@@ -219,10 +228,14 @@ impl ModelCfg {
     /// A one-line description, for reports.
     pub fn describe(&self) -> String {
         format!(
-            "{} servers, {} clients x {} ops, {}{}, crashes {} (restarts {}{} {:?}), timers on {}, extra ticks {}, rounds {}{}",
+            "{} servers, {} clients x {} ops{}, {}{}, crashes {} (restarts {}{} {:?}), timers on {}, extra ticks {}, rounds {}{}{}",
             self.servers,
             self.clients,
             self.ops_per_client,
+            match self.workload {
+                Workload::Classic => "",
+                Workload::Revealing => " (revealing)",
+            },
             self.network,
             if self.lossy { " lossy" } else { "" },
             self.max_crashes,
@@ -240,6 +253,11 @@ impl ModelCfg {
                 String::new()
             } else {
                 format!(", faults {:?}", self.faults)
+            },
+            if self.cas_ignores_expected {
+                ", cas ignores expected"
+            } else {
+                ""
             },
         )
     }

@@ -19,7 +19,8 @@
 //! the core, plus [`ModelCfg::extra_ticks`]), which with
 //! the ballot-round bound keeps the space finite.
 //!
-//! Clients invoke register operations (put, get, cas on one key) with request
+//! Clients invoke register operations (put, get, cas, append on one key,
+//! on a classic or an order-revealing schedule, [`spec::Workload`]) with request
 //! ids, each to one server, and follow a refusal's leader hint (or the next
 //! server) a bounded number of times. Their invocations and `Ok`
 //! returns feed stateright's linearizability tester ([`history`]).
@@ -28,10 +29,15 @@
 //! servers ever learn different values for a slot, over ghost copies of every
 //! value each ever learned); always a learned log never changes; always an
 //! amnesiac server votes in no ballot below the promise it forgot; always
-//! every server starts. Sometimes a value is chosen, every client completes
-//! every operation, a leader holds a chosen client command after another
-//! ballot led before it (a leader change), a restarted server knows a chosen
-//! slot.
+//! every server starts; always every learned value was accepted by a
+//! majority in one ballot; always each server's state is its log applied by
+//! the register spec, each request once; always a read answered `Ok` was
+//! confirmed by a majority after it arrived ([`reads`]); always servers at
+//! the same applied slot hold the same state and session table. Sometimes a
+//! value is chosen, every client completes every operation, a leader holds a
+//! chosen client command after another ballot led before it (a leader
+//! change), a restarted server knows a chosen slot, one request is chosen in
+//! two slots, a read is served, a wiped server votes again.
 //!
 //! The checker runs [`SynodModel`]: the actor system wrapped in reductions
 //! (echo saturation and covered drops for the duplicating network, crashed
@@ -57,6 +63,7 @@ pub mod history;
 pub mod memo;
 pub mod msg;
 pub mod properties;
+pub mod reads;
 pub mod reduce;
 pub mod spec;
 
@@ -67,14 +74,32 @@ pub use cfg::{CfgError, ModelCfg, NetworkKind, Restarts};
 pub use history::History;
 pub use properties::SynodState;
 pub use reduce::SynodModel;
+pub use spec::Workload;
 
 /// Names of the `always` properties (safety).
-pub const SAFETY: [&str; 5] = [
+pub const SAFETY: [&str; 9] = [
     "linearizable",
     "agreement",
     "learned prefix stable",
     "amnesiac votes no forgotten ballot",
     "servers start",
+    "learned value chosen",
+    "applied exactly once",
+    "read confirmed by a quorum",
+    "same slot same state",
+];
+
+/// Names of the `sometimes` properties (reachability): each proves that
+/// the bounds still reach a feature; `models/tests` names, for each, a CI
+/// configuration that must reach it.
+pub const SOMETIMES: [&str; 7] = [
+    "value chosen",
+    "every operation returns",
+    "leader change commits",
+    "restarted server learns",
+    "command chosen twice",
+    "read served",
+    "amnesiac rejoins",
 ];
 
 /// Builds the model of `cfg`: the actor system (servers first, then

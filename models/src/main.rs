@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use stateright::{Checker, Expectation, Model, Path};
 use synod::paxos::Faults;
 use synod_models::actor::State;
+use synod_models::spec::Workload;
 use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel};
 
 /// Exhaustive stateright models of synod's Paxos core.
@@ -75,6 +76,10 @@ struct CfgArgs {
     /// Operations per client.
     #[arg(long, default_value_t = 1)]
     ops: usize,
+    /// The clients' operations: the classic schedule, or the revealing one
+    /// (appends and order-dependent cas; models/README.md).
+    #[arg(long)]
+    revealing: bool,
     /// unordered-nonduplicating, unordered-duplicating or ordered.
     #[arg(long, default_value = "unordered-nonduplicating")]
     network: NetworkKind,
@@ -115,7 +120,8 @@ struct CfgArgs {
     /// Planted bug to switch on (repeatable): forget-promises, skip-adopt,
     /// quorum-one-short, local-reads, ignore-amnesia, commit-teaches-unchosen,
     /// reuse-amnesiac-ballot, raw-ticks-log-time, leader-never-fetches,
-    /// unbounded-promise.
+    /// unbounded-promise, reapply-repeated-seq, cas-ignores-expected (the
+    /// store's).
     #[arg(long = "fault", value_name = "NAME")]
     faults: Vec<String>,
 }
@@ -124,6 +130,9 @@ impl CfgArgs {
     fn to_cfg(&self) -> Result<ModelCfg, String> {
         let mut c = ModelCfg::new(self.servers, self.clients, self.network);
         c.ops_per_client = self.ops;
+        if self.revealing {
+            c.workload = Workload::Revealing;
+        }
         c.lossy = self.lossy;
         c.max_crashes = self.crashes;
         c.first_crashable = self.crash_above;
@@ -143,6 +152,10 @@ impl CfgArgs {
         c.max_read_rounds = self.read_rounds;
         let mut f = Faults::default();
         for name in &self.faults {
+            if name == "cas-ignores-expected" {
+                c.cas_ignores_expected = true;
+                continue;
+            }
             let (_, plant) = FAULTS.iter().find(|(n, _)| n == name).ok_or_else(|| {
                 let known: Vec<&str> = FAULTS.iter().map(|(n, _)| *n).collect();
                 format!(
@@ -162,7 +175,7 @@ impl CfgArgs {
 type Plant = fn(&mut Faults);
 
 /// Each planted bug's CLI name and the switch it turns on.
-const FAULTS: [(&str, Plant); 10] = [
+const FAULTS: [(&str, Plant); 11] = [
     ("forget-promises", |f| f.forget_promises_on_restart = true),
     ("skip-adopt", |f| f.skip_adopt_highest_accepted = true),
     ("quorum-one-short", |f| f.quorum_one_short = true),
@@ -175,6 +188,7 @@ const FAULTS: [(&str, Plant); 10] = [
     ("raw-ticks-log-time", |f| f.raw_ticks_log_time = true),
     ("leader-never-fetches", |f| f.leader_never_fetches = true),
     ("unbounded-promise", |f| f.unbounded_promise = true),
+    ("reapply-repeated-seq", |f| f.reapply_repeated_seq = true),
 ];
 
 /// Prints a path one step per line: the action, then what it changed.

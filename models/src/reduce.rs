@@ -381,10 +381,17 @@ impl Model for SynodModel {
             Property::always(crate::SAFETY[2], p::learned_prefix_stable),
             Property::always(crate::SAFETY[3], p::amnesiac_votes_no_forgotten_ballot),
             Property::always(crate::SAFETY[4], p::servers_start),
-            Property::sometimes("value chosen", p::value_chosen),
-            Property::sometimes("every operation returns", p::every_operation_returns),
-            Property::sometimes("leader change commits", p::leader_change_commits),
-            Property::sometimes("restarted server learns", p::restarted_server_learns),
+            Property::always(crate::SAFETY[5], p::learned_value_chosen),
+            Property::always(crate::SAFETY[6], p::applied_exactly_once),
+            Property::always(crate::SAFETY[7], p::read_confirmed),
+            Property::always(crate::SAFETY[8], p::same_slot_same_state),
+            Property::sometimes(crate::SOMETIMES[0], p::value_chosen),
+            Property::sometimes(crate::SOMETIMES[1], p::every_operation_returns),
+            Property::sometimes(crate::SOMETIMES[2], p::leader_change_commits),
+            Property::sometimes(crate::SOMETIMES[3], p::restarted_server_learns),
+            Property::sometimes(crate::SOMETIMES[4], p::command_chosen_twice),
+            Property::sometimes(crate::SOMETIMES[5], p::read_served),
+            Property::sometimes(crate::SOMETIMES[6], p::amnesiac_rejoins),
         ]
     }
 

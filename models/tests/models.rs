@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use stateright::actor::Network;
-use stateright::{Checker, HasDiscoveries, Model, Path};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use synod::paxos::Faults;
 use synod_models::effect::{self, Effect, Lookup};
 use synod_models::reduce::beside_network;
-use synod_models::{model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, SAFETY};
+use synod_models::{
+    model, ModelCfg, NetworkKind, Restarts, SynodModel, SynodState, Workload, SAFETY, SOMETIMES,
+};
 
 /// `SYNOD_MODELS=fast` (set by `.cargo/mutants.toml` for mutation testing)
 /// skips every test that takes more than about 5 s in release mode, so each
@@ -77,19 +79,42 @@ fn checked<C: Checker<SynodModel>>(cfg: &ModelCfg, checker: C) -> C {
 /// on a search that must stop, not a timing assertion); returns the names
 /// of the violated safety properties.
 fn hunt(cfg: &ModelCfg, search: Search, limit_secs: u64) -> Vec<&'static str> {
+    hunt_until(cfg, search, limit_secs, HasDiscoveries::AnyFailures)
+}
+
+/// [`hunt`] until the safety property `wanted` fails (others may fail
+/// first, on the way): for a plant that several properties catch, a test
+/// about one of them.
+fn hunt_for(
+    cfg: &ModelCfg,
+    search: Search,
+    limit_secs: u64,
+    wanted: &'static str,
+) -> Vec<&'static str> {
+    let until = HasDiscoveries::AnyOf([wanted].into_iter().collect());
+    hunt_until(cfg, search, limit_secs, until)
+}
+
+fn hunt_until(
+    cfg: &ModelCfg,
+    search: Search,
+    limit_secs: u64,
+    until: HasDiscoveries,
+) -> Vec<&'static str> {
     let builder = model(cfg)
         .expect("valid configuration")
         .checker()
-        .finish_when(HasDiscoveries::AnyFailures)
+        .finish_when(until)
         .timeout(Duration::from_secs(limit_secs));
     fn found(c: impl Checker<SynodModel>) -> Vec<&'static str> {
         let c = c.join();
+        let names: Vec<&'static str> = c.discoveries().into_keys().collect();
         eprintln!(
-            "hunt: {} unique states, depth {}",
+            "hunt: {} unique states, depth {}, discoveries {names:?}",
             c.unique_state_count(),
             c.max_depth()
         );
-        c.discoveries().into_keys().collect()
+        names
     }
     let discoveries = match search {
         Search::Bfs => found(builder.spawn_bfs()),
@@ -138,6 +163,12 @@ fn bounded(cfg: &ModelCfg, depth: usize) -> impl Checker<SynodModel> {
 
 fn cfg(servers: usize, clients: usize, network: NetworkKind) -> ModelCfg {
     ModelCfg::new(servers, clients, network)
+}
+
+/// `m` with the order-revealing workload (`spec::RegisterOp::revealing`).
+fn revealing(mut m: ModelCfg) -> ModelCfg {
+    m.workload = Workload::Revealing;
+    m
 }
 
 /// `m` with server 3 crashing once and restarting as `restarts` says.
@@ -196,6 +227,10 @@ fn lost_state_restart_is_safe_and_the_server_relearns() {
     let m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
     let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
+    // Server 3 has no timer, so it never leads and never ends its amnesia:
+    // the known-bad input of the reachability check
+    // (`every_sometimes_property_is_reached_by_a_ci_configuration`).
+    c.assert_no_discovery("amnesiac rejoins");
     assert_eq!(c.unique_state_count(), 51610);
 }
 
@@ -219,7 +254,9 @@ fn lossy_ordered_network_with_a_lost_state_restart_is_safe() {
     m.lossy = true;
     let c = exhaust(&server_3_crashes(m, Restarts::Wiped));
     c.assert_any_discovery("restarted server learns");
-    assert_eq!(c.unique_state_count(), 37606);
+    // 37,606 before the ghost of every acceptance: states that differed only
+    // in what server 3 had accepted before its wipe are now told apart.
+    assert_eq!(c.unique_state_count(), 39306);
 }
 
 /// The issue's required configuration with one client instead of two: an
@@ -243,23 +280,99 @@ fn duplicating_lossy_network_with_a_lost_state_restart_is_safe() {
     assert_eq!(c.unique_state_count(), 29756);
 }
 
-/// Two election timers: servers 1 and 2 both stand, in ballots (1, 1) and
-/// (1, 2) (one round), so leadership can pass from 1 to 2 with a command
-/// chosen before or after.
+/// Two election timers on the duplicating network, one client appending:
+/// servers 1 and 2 both stand, in ballots (1, 1) and (1, 2) (one round).
+/// Also the configuration where exactly-once can fail.
+fn leader_change_on_the_duplicating_network() -> ModelCfg {
+    let mut m = revealing(cfg(3, 1, NetworkKind::UnorderedDuplicating));
+    m.timers = 2;
+    m.max_round = 1;
+    m
+}
+
+/// Leadership can pass from 1 to 2 with a command chosen before or after,
+/// and a duplicate of the client's request reaching server 2 before it has
+/// applied server 1's slot is chosen a second time, so "applied exactly
+/// once" is tested (the append makes a second application visible). The
+/// revealing workload's one operation is an append where the classic one
+/// was a put: the same state count.
 #[test]
 fn a_leader_change_on_the_duplicating_network_is_safe_and_commits() {
     if skipped_when_fast(
         "a_leader_change_on_the_duplicating_network_is_safe_and_commits",
-        "157,154 states, about 6 s",
+        "155,034 states, about 6 to 12 s",
     ) {
         return;
     }
-    let mut m = cfg(3, 1, NetworkKind::UnorderedDuplicating);
+    let c = exhaust(&leader_change_on_the_duplicating_network());
+    c.assert_any_discovery("leader change commits");
+    c.assert_any_discovery("command chosen twice");
+    assert_eq!(c.unique_state_count(), 155034);
+}
+
+/// Two clients, two operations each, the revealing workload, on the ordered
+/// network: client 0 appends then tries a cas from absent (which must
+/// fail), client 1's cas succeeds only if client 0's append alone came
+/// first, and client 1 then reads, at another server, what every write
+/// before it left; so a lost update, a stale read or a cas that ignores its
+/// expected value makes the history non-linearizable (with one operation
+/// each, any replies linearized).
+#[test]
+fn two_clients_with_two_revealing_operations_each_are_safe() {
+    if skipped_when_fast(
+        "two_clients_with_two_revealing_operations_each_are_safe",
+        "280,384 states, about 17 s",
+    ) {
+        return;
+    }
+    let c = exhaust(&two_clients_two_revealing_ops());
+    c.assert_any_discovery("every operation returns");
+    assert_eq!(c.unique_state_count(), 280384);
+}
+
+/// The configuration of [`two_clients_with_two_revealing_operations_each_are_safe`].
+fn two_clients_two_revealing_ops() -> ModelCfg {
+    let mut m = revealing(cfg(3, 2, NetworkKind::Ordered));
+    m.ops_per_client = 2;
+    m
+}
+
+/// One client's append, a cas that must fail, and a read at a third server,
+/// across a leader change (2 timers, 1 round) on the ordered network: the
+/// read must see exactly the one append, whoever leads.
+#[test]
+fn three_revealing_operations_across_a_leader_change_are_safe() {
+    if skipped_when_fast(
+        "three_revealing_operations_across_a_leader_change_are_safe",
+        "569,677 states, about 20 s",
+    ) {
+        return;
+    }
+    let mut m = revealing(cfg(3, 1, NetworkKind::Ordered));
+    m.ops_per_client = 3;
     m.timers = 2;
     m.max_round = 1;
     let c = exhaust(&m);
+    c.assert_any_discovery("every operation returns");
     c.assert_any_discovery("leader change commits");
-    assert_eq!(c.unique_state_count(), 155034);
+    assert_eq!(c.unique_state_count(), 569677);
+}
+
+/// Server 1 (the only timer) crashes once and restarts wiped, on the
+/// duplicating network: it must lead again, in a ballot every peer promised,
+/// before it votes (the amnesia rule), and it does. The wiped
+/// configurations above crash server 3, which has no timer, never leads,
+/// and so stays amnesiac for ever: none of them reaches the end of amnesia.
+fn wiped_leader_on_the_duplicating_network() -> ModelCfg {
+    server_1_wiped(revealing(cfg(3, 1, NetworkKind::UnorderedDuplicating)), 1)
+}
+
+#[test]
+fn a_wiped_leader_rejoins_safely() {
+    let c = exhaust(&wiped_leader_on_the_duplicating_network());
+    c.assert_any_discovery("amnesiac rejoins");
+    c.assert_any_discovery("restarted server learns");
+    assert_eq!(c.unique_state_count(), 24068);
 }
 
 /// The issue's required configuration: 3 servers and 2 clients on an
@@ -330,6 +443,56 @@ fn random_walks_reach_a_leader_change_that_commits() {
         c.assert_no_discovery(name);
     }
     c.assert_any_discovery("leader change commits");
+}
+
+// ---- Reachability -------------------------------------------------------
+
+/// The CI configuration that must reach `sometimes` property `name` (each
+/// is in the CI set above). A new property without one panics here.
+fn reaching_configuration(name: &str) -> ModelCfg {
+    let one_client = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
+    match name {
+        "value chosen" | "every operation returns" => one_client,
+        "leader change commits" | "command chosen twice" => {
+            leader_change_on_the_duplicating_network()
+        }
+        "restarted server learns" => server_3_crashes(one_client, Restarts::Wiped),
+        "amnesiac rejoins" => wiped_leader_on_the_duplicating_network(),
+        "read served" => {
+            let mut m = one_client;
+            m.ops_per_client = 2;
+            m
+        }
+        other => panic!("no CI configuration named for {other:?}"),
+    }
+}
+
+/// Every `sometimes` property of the model is reached by its CI
+/// configuration, searched (BFS) until it is: a bound that silently stops
+/// reaching its feature (reads, a second application, the end of amnesia,
+/// a leader change) fails here, whatever the configuration's own test
+/// asserts.
+#[test]
+fn every_sometimes_property_is_reached_by_a_ci_configuration() {
+    let m = model(&cfg(3, 1, NetworkKind::Ordered)).expect("valid configuration");
+    let names: Vec<&str> = m
+        .properties()
+        .iter()
+        .filter(|p| p.expectation == Expectation::Sometimes)
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(names, SOMETIMES, "the model's sometimes properties");
+    for name in SOMETIMES {
+        let until = HasDiscoveries::AnyOf([name].into_iter().collect());
+        let c = model(&reaching_configuration(name))
+            .expect("valid configuration")
+            .checker()
+            .finish_when(until)
+            .spawn_bfs()
+            .join();
+        eprintln!("{name}: reached after {} states", c.unique_state_count());
+        c.assert_any_discovery(name);
+    }
 }
 
 // ---- Reductions ---------------------------------------------------------
@@ -538,12 +701,75 @@ fn faulty(mut m: ModelCfg, f: impl FnOnce(&mut Faults)) -> ModelCfg {
     m
 }
 
+/// A follower answers the client's read from its own state at once: stale
+/// (linearizability), and answered without a confirming quorum (the read
+/// ghost sees no acknowledgement at all).
 #[test]
-fn local_reads_break_linearizability() {
+fn local_reads_break_linearizability_and_read_confirmation() {
     let mut m = cfg(3, 1, NetworkKind::UnorderedNonDuplicating);
     m.ops_per_client = 2;
     let m = faulty(m, |f| f.local_reads = true);
-    assert_eq!(hunt(&m, Search::Bfs, 600), vec!["linearizable"]);
+    assert_eq!(
+        hunt(&m, Search::Bfs, 600),
+        vec!["linearizable", "read confirmed by a quorum"]
+    );
+}
+
+/// Exactly-once, found in the CI configuration
+/// `a_leader_change_on_the_duplicating_network_is_safe_and_commits`: the
+/// client's append is chosen in two slots (server 1 proposed it, server 2
+/// took a duplicate of the request), and the plant applies the second copy
+/// too. The one operation returns `Ok` either way, so linearizability
+/// cannot see it; the replay of the log can.
+#[test]
+fn reapplying_a_repeated_seq_breaks_exactly_once() {
+    let m = faulty(leader_change_on_the_duplicating_network(), |f| {
+        f.reapply_repeated_seq = true
+    });
+    assert_eq!(hunt(&m, Search::Bfs, 600), vec!["applied exactly once"]);
+}
+
+/// A cas that ignores its expected value (the store's plant), in the CI
+/// configuration `two_clients_with_two_revealing_operations_each_are_safe`:
+/// client 0's cas from absent succeeds after its own append returned (or
+/// client 1's cas of `10;` to 20 on a register that does not hold exactly
+/// `10;`), which no order explains. The log replay sees it too.
+#[test]
+fn a_cas_ignoring_its_expected_value_is_not_linearizable() {
+    let mut m = two_clients_two_revealing_ops();
+    m.cas_ignores_expected = true;
+    let found = hunt_for(&m, Search::Bfs, 600, "linearizable");
+    assert!(found.contains(&"linearizable"), "{found:?}");
+    assert!(found.contains(&"applied exactly once"), "{found:?}");
+}
+
+/// The audit's finding, kept as a fact: in the classic two-client
+/// configuration (one put, one cas from absent, any replies linearize) the
+/// same plant leaves the history linearizable; only the replay of the log
+/// ("applied exactly once") sees it.
+#[test]
+fn the_classic_two_client_workload_hides_a_cas_ignoring_its_expected_value() {
+    let mut m = cfg(3, 2, NetworkKind::Ordered);
+    m.cas_ignores_expected = true;
+    let c = model(&m)
+        .expect("valid configuration")
+        .checker()
+        .spawn_bfs()
+        .join();
+    assert!(c.is_done());
+    c.assert_no_discovery("linearizable");
+    c.assert_any_discovery("applied exactly once");
+}
+
+/// With quorums one short (1 of 3), the leader's own acceptance chooses:
+/// it learns a value no majority accepted, which "learned value chosen"
+/// reports before two values can disagree.
+#[test]
+fn quorum_one_short_learns_an_unchosen_value() {
+    let m = faulty(cfg(3, 1, NetworkKind::UnorderedNonDuplicating), |f| {
+        f.quorum_one_short = true
+    });
+    assert!(hunt(&m, Search::Bfs, 600).contains(&"learned value chosen"));
 }
 
 #[test]
@@ -635,7 +861,27 @@ fn reusing_an_amnesiac_ballot_breaks_agreement() {
         return;
     }
     let m = faulty(amnesiac_twice(), |f| f.reuse_amnesiac_ballot = true);
-    assert!(hunt(&m, Search::DfsTo(AMNESIAC_DEPTH), 600).contains(&"agreement"));
+    assert!(hunt_for(&m, Search::DfsTo(AMNESIAC_DEPTH), 600, "agreement").contains(&"agreement"));
+}
+
+/// The same plant, found sooner by "learned value chosen" (346,552 states,
+/// 13 s, DFS at depth 21): wiped server 1, standing with 1.1 again, learns
+/// client 4's cas at slot 0, which only it accepted; server 2's `Accepted`
+/// that counted was for the first incarnation's put. Agreement fails
+/// further on (622,559 states with the same search).
+#[test]
+fn reusing_an_amnesiac_ballot_learns_an_unchosen_value() {
+    if skipped_when_fast(
+        "reusing_an_amnesiac_ballot_learns_an_unchosen_value",
+        "346,552 states, about 13 s",
+    ) {
+        return;
+    }
+    let m = faulty(amnesiac_twice(), |f| f.reuse_amnesiac_ballot = true);
+    assert_eq!(
+        hunt(&m, Search::DfsTo(AMNESIAC_DEPTH), 600),
+        vec!["learned value chosen"]
+    );
 }
 
 /// The plant-2 configuration on the correct core, the same search: no
@@ -755,6 +1001,11 @@ fn forgetting_promises_on_restart_breaks_agreement() {
         !synod_models::properties::agreement(&m, &end),
         "agreement held at the end of the forgotten-promise path"
     );
+    // Nodes 1 and 2 both applied slot 0, one the put and one the cas.
+    assert!(
+        !synod_models::properties::same_slot_same_state(&m, &end),
+        "nodes 1 and 2 hold the same state after applying different slot 0s"
+    );
 }
 
 #[test]
@@ -783,6 +1034,7 @@ fn the_forgotten_promise_path_is_harmless_without_the_bug() {
     ];
     let end = run_script(&m, &script);
     assert!(synod_models::properties::agreement(&m, &end));
+    assert!(synod_models::properties::same_slot_same_state(&m, &end));
     let learned: Vec<_> = match &*end.actor_states[1] {
         synod_models::actor::State::Server(s) => {
             s.replica.learned().map(|(s, e)| (s, e.clone())).collect()
@@ -858,6 +1110,11 @@ fn committing_what_was_never_chosen_breaks_agreement() {
         !synod_models::properties::agreement(&m, &end),
         "agreement held at the end of the superseded-leader path"
     );
+    // Node 3 learned the put that only nodes 1 and 3 accepted (2 of 5).
+    assert!(
+        !synod_models::properties::learned_value_chosen(&m, &end),
+        "the put node 3 learned counts as chosen"
+    );
 }
 
 /// The same path on the correct core: node 1 steps down when it learns the
@@ -868,6 +1125,7 @@ fn a_superseded_leader_steps_down_without_the_bug() {
     let m = superseded_leader_model(false);
     let end = run_script(&m, &superseded_leader_path());
     assert!(synod_models::properties::agreement(&m, &end));
+    assert!(synod_models::properties::learned_value_chosen(&m, &end));
     match &*end.actor_states[0] {
         synod_models::actor::State::Server(s) => {
             assert!(!s.replica.status().is_leader, "node 1 still leads");

@@ -20,6 +20,10 @@ pub struct KvStore {
     limits: KvLimits,
     data: BTreeMap<String, String>,
     locks: LockTable,
+    /// Planted bug (`faults` feature, off by default): a cas writes whatever
+    /// the current value is. Not in snapshots: a restored store is correct.
+    #[cfg(feature = "faults")]
+    cas_ignores_expected: bool,
 }
 
 impl KvStore {
@@ -29,6 +33,28 @@ impl KvStore {
             limits,
             data: BTreeMap::new(),
             locks: LockTable::default(),
+            #[cfg(feature = "faults")]
+            cas_ignores_expected: false,
+        }
+    }
+
+    /// This store with the planted bug of a cas that ignores its expected
+    /// value (the verifiers' teeth; `faults` feature only).
+    #[cfg(feature = "faults")]
+    pub fn with_cas_ignoring_expected(mut self) -> Self {
+        self.cas_ignores_expected = true;
+        self
+    }
+
+    /// Whether a cas compares (false only with the planted bug).
+    fn cas_compares(&self) -> bool {
+        #[cfg(feature = "faults")]
+        {
+            !self.cas_ignores_expected
+        }
+        #[cfg(not(feature = "faults"))]
+        {
+            true
         }
     }
 
@@ -43,6 +69,8 @@ impl KvStore {
             limits,
             data,
             locks: LockTable::from_parts(leases, next_token),
+            #[cfg(feature = "faults")]
+            cas_ignores_expected: false,
         }
     }
 
@@ -107,7 +135,7 @@ impl KvStore {
         self.limits.check_key(key)?;
         self.limits.check_value_len(new.len())?;
         let current = self.data.get(key).map(String::as_str);
-        if current != expected {
+        if current != expected && self.cas_compares() {
             return Ok(Response::CasMismatch {
                 current: current.map(str::to_owned),
             });

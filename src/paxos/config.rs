@@ -43,6 +43,10 @@ pub struct Faults {
     /// A promise's slots are not bounded: one promise makes a leader fill and
     /// broadcast every slot up to it.
     pub unbounded_promise: bool,
+    /// A repeated `(client id, seq)` found in the log (a retry chosen in a
+    /// second slot) is applied again, besides being answered from the
+    /// session table: exactly-once broken.
+    pub reapply_repeated_seq: bool,
 }
 
 /// The configuration of one replica. Build it with [`Config::new`], adjust the
@@ -270,6 +274,7 @@ pub(crate) struct ConfigFaults {
     pub(crate) sessionless_apply: bool,
     pub(crate) leader_never_fetches: bool,
     pub(crate) unbounded_promise: bool,
+    pub(crate) reapply_repeated_seq: bool,
 }
 
 #[cfg(test)]

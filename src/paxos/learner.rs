@@ -171,6 +171,15 @@ impl<S: StateMachine> Replica<S> {
                         seq,
                         command,
                     } => {
+                        // The plant first: without it no lookup is made.
+                        let reapply = self.config.fault(|f| f.reapply_repeated_seq)
+                            && self
+                                .sessions
+                                .cached(*client_id, *seq)
+                                .is_some_and(|(c, _)| c == command);
+                        if reapply {
+                            self.state.apply(now, command);
+                        }
                         let state = &mut self.state;
                         let result = self.sessions.apply_opening(
                             *client_id,

@@ -504,6 +504,12 @@ impl<S: StateMachine> Replica<S> {
         &self.state
     }
 
+    /// The client session table, as applied up to `status().applied_upto`
+    /// (replicated state: every replica holds the same table at each slot).
+    pub fn sessions(&self) -> &Sessions<S::Command, S::Response> {
+        &self.sessions
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
