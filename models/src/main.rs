@@ -157,7 +157,8 @@ impl CfgArgs {
                 continue;
             }
             let (_, plant) = FAULTS.iter().find(|(n, _)| n == name).ok_or_else(|| {
-                let known: Vec<&str> = FAULTS.iter().map(|(n, _)| *n).collect();
+                let mut known: Vec<&str> = FAULTS.iter().map(|(n, _)| *n).collect();
+                known.push("cas-ignores-expected");
                 format!(
                     "--fault {name:?}: unknown planted bug; expected one of {}",
                     known.join(", ")
