@@ -14,6 +14,10 @@ use crate::history::{parse_edn_value, read_source, Format, ReadOptions, Value};
 
 /// `synod check`: is each history linearizable?
 #[derive(clap::Args, Debug, Clone)]
+#[command(after_long_help = "\
+Exit codes: 0 every file valid; 1 some file invalid; 2 some file undecided (a \
+limit reached), none invalid; 3 some file unusable (unreadable, not a history, \
+bad arguments), which takes precedence.")]
 pub struct CheckArgs {
     /// The model; inferred from the functions present when omitted.
     #[arg(long, value_enum)]
@@ -25,7 +29,10 @@ pub struct CheckArgs {
     /// absent. Default: any for EDN and txt input, absent for JSONL.
     #[arg(long, value_enum)]
     pub nil_read: Option<NilReadArg>,
-    /// The input format.
+    /// The input format: `jsonl` (one JSON object per line), `edn`
+    /// (Jepsen's and Knossos's), `txt` (`jepsen.log` columns), or `auto`:
+    /// from the extension (`.jsonl`/`.json`, `.edn`, `.txt`/`.log`), else
+    /// from the first characters.
     #[arg(long, default_value = "auto", value_parser = parse_format)]
     pub format: Format,
     /// Jepsen "independent" histories: values are `[key value]` tuples.

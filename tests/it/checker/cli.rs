@@ -275,3 +275,21 @@ fn an_empty_input_is_reported_as_holding_no_operation() {
         "{out}"
     );
 }
+
+/// `synod check --help` names the formats, the default and the exit codes.
+#[test]
+fn help_lists_formats_and_exit_codes() {
+    let out = synod().args(["check", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for needle in [
+        "jsonl",
+        "edn",
+        "txt",
+        "[default: auto]",
+        "Exit codes",
+        "3 some file unusable",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+    }
+}
