@@ -122,7 +122,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     let mut code = 0u8;
+    // Files per exit code: valid, invalid, unknown, unusable.
+    let mut tally = [0usize; 4];
     let mut worst = |c: u8| {
+        tally[usize::from(c.min(3))] += 1;
         // 3 beats 1 beats 2 beats 0.
         let rank = |c: u8| match c {
             EXIT_UNUSABLE => 3,
@@ -197,6 +200,13 @@ pub fn run(args: &CheckArgs) -> u8 {
                 }
             }
         }
+    }
+    if args.files.len() > 1 && !args.json {
+        let [valid, invalid, unknown, unusable] = tally;
+        println!(
+            "{} files: {valid} valid, {invalid} invalid, {unknown} unknown, {unusable} unusable",
+            args.files.len()
+        );
     }
     code
 }

@@ -293,3 +293,24 @@ fn help_lists_formats_and_exit_codes() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+/// A run over several files ends with one line counting each verdict.
+#[test]
+fn a_multi_file_run_ends_with_a_summary_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = write(dir.path(), "valid.jsonl", VALID);
+    let invalid = write(dir.path(), "invalid.jsonl", INVALID);
+    let junk = write(dir.path(), "junk.jsonl", "[1]\n");
+    let out = synod()
+        .arg("check")
+        .args([&valid, &invalid, &junk])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert_eq!(
+        last, "3 files: 1 valid, 1 invalid, 0 unknown, 1 unusable",
+        "{text}"
+    );
+}
