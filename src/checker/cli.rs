@@ -139,9 +139,10 @@ pub fn run(args: &CheckArgs) -> u8 {
     };
     // A closed stdout (`| head`) ends the run quietly instead of panicking.
     let mut out = std::io::stdout().lock();
-    for path in &args.files {
+    let pages = html_pages(args);
+    for (path, page) in args.files.iter().zip(&pages) {
         let name = path.display().to_string();
-        let result = check_file(path, args, init.as_ref());
+        let result = check_file(path, args, init.as_ref(), page.as_deref());
         match &result {
             FileResult::Unusable(e) => {
                 worst(EXIT_UNUSABLE);
@@ -170,6 +171,7 @@ pub fn run(args: &CheckArgs) -> u8 {
                         "seconds": secs,
                         "read_seconds": read.as_secs_f64(),
                         "partitions": report.partitions,
+                        "html": page,
                     });
                     writeln!(out, "{line}")
                 } else {
@@ -192,6 +194,9 @@ pub fn run(args: &CheckArgs) -> u8 {
                         if report.ops == 0 {
                             writeln!(out, "  {name}: no client operation in the input")?;
                         }
+                        if let Some(page) = page {
+                            writeln!(out, "  html: {}", page.display())?;
+                        }
                         write!(out, "{}", report.evidence_text())
                     })
                 };
@@ -211,7 +216,37 @@ pub fn run(args: &CheckArgs) -> u8 {
     code
 }
 
-fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult {
+/// Where `--html` writes each file's page: `DIR/NAME.html`, or, when
+/// several inputs share a file name (`a/h.edn`, `b/h.edn`), `DIR/NAME.K.html`
+/// with K the input's position (1-based), so that none overwrites another.
+fn html_pages(args: &CheckArgs) -> Vec<Option<PathBuf>> {
+    let Some(dir) = &args.html else {
+        return vec![None; args.files.len()];
+    };
+    let names: Vec<String> = args
+        .files
+        .iter()
+        .map(|p| match p.file_name() {
+            _ if p.as_os_str() == "-" => "stdin".to_string(),
+            Some(n) => n.to_string_lossy().into_owned(),
+            None => "history".to_string(),
+        })
+        .collect();
+    let shared = |n: &String| names.iter().filter(|m| *m == n).count() > 1;
+    (names.iter().enumerate())
+        .map(|(i, n)| match shared(n) {
+            true => Some(dir.join(format!("{n}.{}.html", i + 1))),
+            false => Some(dir.join(format!("{n}.html"))),
+        })
+        .collect()
+}
+
+fn check_file(
+    path: &Path,
+    args: &CheckArgs,
+    init: Option<&Value>,
+    page: Option<&Path>,
+) -> FileResult {
     let start = Instant::now();
     let read_opts = ReadOptions {
         format: args.format,
@@ -265,14 +300,9 @@ fn check_file(path: &Path, args: &CheckArgs, init: Option<&Value>) -> FileResult
         Ok(r) => r,
         Err(e) => return FileResult::Unusable(format!("{}: {e}", path.display())),
     };
-    if let Some(dir) = &args.html {
-        let stem = path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "history".into());
-        let out = dir.join(format!("{stem}.html"));
+    if let Some(out) = page {
         let page = html::render(&path.display().to_string(), &ops, &report);
-        if let Err(e) = std::fs::write(&out, page) {
+        if let Err(e) = std::fs::write(out, page) {
             return FileResult::Unusable(format!("--html {}: {e}", out.display()));
         }
     }

@@ -314,3 +314,33 @@ fn a_multi_file_run_ends_with_a_summary_line() {
         "{text}"
     );
 }
+
+/// Two inputs named alike (`a/h.jsonl`, `b/h.jsonl`) get one page each in
+/// `--html DIR`, not one overwriting the other, and the report says where.
+#[test]
+fn html_pages_of_inputs_named_alike_do_not_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    let a = write(&dir.path().join("a"), "h.jsonl", VALID);
+    let b = write(&dir.path().join("b"), "h.jsonl", INVALID);
+    let html = dir.path().join("html");
+    let out = synod()
+        .args(["check", "--html"])
+        .arg(&html)
+        .args([&a, &b])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for (k, page) in [(1, &a), (2, &b)] {
+        let written = html.join(format!("h.jsonl.{k}.html"));
+        let body = std::fs::read_to_string(&written).unwrap();
+        assert!(body.contains(&page.display().to_string()), "{k}");
+        assert!(
+            text.contains(&format!("html: {}", written.display())),
+            "{text}"
+        );
+    }
+}
