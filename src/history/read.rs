@@ -38,27 +38,14 @@ impl Default for Chunking {
 
 /// Reads a history file. With [`Format::Auto`], the format is the one the
 /// extension names (`.jsonl`/`.json`, `.edn`, `.txt`/`.log`), else the one
-/// the first non-blank character suggests.
+/// the first non-blank character suggests. [`read_source`] without the
+/// format: pipes and `-` (standard input) are read once too.
 ///
 /// # Errors
 /// [`HistoryError`] naming the file, and for malformed input the line and
 /// column, what was expected and what was found.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryError> {
-    let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| HistoryError::Io {
-        file: name.clone(),
-        source,
-    })?;
-    let mut opts = opts.clone();
-    if opts.format == Format::Auto {
-        if let Some(f) = format_from_extension(path) {
-            opts.format = f;
-        }
-    }
-    // The size lets the reader reserve the event vector once, from the
-    // events per byte of the first block, instead of growing it.
-    let size_hint = file.metadata().ok().map(|m| m.len());
-    read_stream(file, &name, &opts, Chunking::default(), size_hint, None).map(|(h, _)| h)
+    read_source(path, opts).map(|(history, _)| history)
 }
 
 /// Reads the history at `path` once, whatever it is: a regular file, a

@@ -202,18 +202,6 @@ mod plants {
         }
     }
 
-    /// Plant 1 needs a leader to learn, from a Learn or a snapshot and
-    /// before any message of the higher ballot reaches it, a slot that ballot
-    /// chose where it had proposed another value.
-    #[test]
-    #[ignore = "not found in 0..1150 (docs/swarm.md)"]
-    fn swarm_search_finds_commit_teaching_unchosen() {
-        found_only_with(
-            "commit_teaches_unchosen",
-            plant_named("commit_teaches_unchosen"),
-        );
-    }
-
     /// Found by the ghost (a ballot led by two incarnations), as an
     /// agreement violation or during a liveness phase.
     #[test]
