@@ -29,6 +29,8 @@ enum Command {
     Bench(synod::node::bench::BenchArgs),
     /// Run one cluster node until SIGTERM (exit 0 clean, 1 failed, 3 usage).
     Node(synod::node::server::NodeArgs),
+    /// Run the seeded simulator: one seed replays a whole faulty cluster run.
+    Sim(synod::sim::cli::SimArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,5 +49,6 @@ fn main() -> ExitCode {
         Command::Client(args) => ExitCode::from(synod::node::client::cli::run(&args)),
         Command::Bench(args) => synod::node::bench::run(&args),
         Command::Node(args) => ExitCode::from(synod::node::server::run(&args)),
+        Command::Sim(args) => ExitCode::from(synod::sim::cli::run(&args)),
     }
 }

@@ -49,6 +49,51 @@ pub struct Faults {
     pub reapply_repeated_seq: bool,
 }
 
+#[cfg(feature = "faults")]
+impl Faults {
+    /// Every plant's name: its field's.
+    pub const NAMES: [&'static str; 12] = [
+        "forget_promises_on_restart",
+        "skip_adopt_highest_accepted",
+        "quorum_one_short",
+        "local_reads",
+        "ignore_amnesia_rule",
+        "commit_teaches_unchosen",
+        "reuse_amnesiac_ballot",
+        "raw_ticks_log_time",
+        "sessionless_apply",
+        "leader_never_fetches",
+        "unbounded_promise",
+        "reapply_repeated_seq",
+    ];
+
+    /// Turns on the plant named `name` (a field's name, [`Faults::NAMES`]).
+    pub fn plant(&mut self, name: &str) -> Result<(), String> {
+        let switch = match name {
+            "forget_promises_on_restart" => &mut self.forget_promises_on_restart,
+            "skip_adopt_highest_accepted" => &mut self.skip_adopt_highest_accepted,
+            "quorum_one_short" => &mut self.quorum_one_short,
+            "local_reads" => &mut self.local_reads,
+            "ignore_amnesia_rule" => &mut self.ignore_amnesia_rule,
+            "commit_teaches_unchosen" => &mut self.commit_teaches_unchosen,
+            "reuse_amnesiac_ballot" => &mut self.reuse_amnesiac_ballot,
+            "raw_ticks_log_time" => &mut self.raw_ticks_log_time,
+            "sessionless_apply" => &mut self.sessionless_apply,
+            "leader_never_fetches" => &mut self.leader_never_fetches,
+            "unbounded_promise" => &mut self.unbounded_promise,
+            "reapply_repeated_seq" => &mut self.reapply_repeated_seq,
+            other => {
+                return Err(format!(
+                    "no plant {other:?}; the plants: {}",
+                    Faults::NAMES.join(", ")
+                ))
+            }
+        };
+        *switch = true;
+        Ok(())
+    }
+}
+
 /// The configuration of one replica. Build it with [`Config::new`], adjust the
 /// public fields, and [`Config::validate`] it (the replica constructors do).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

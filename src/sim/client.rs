@@ -4,9 +4,7 @@
 //! one is gone, as `node::client`'s `renew_session` does. Every invocation
 //! and completion is recorded for the linearizability check.
 
-use crate::paxos::{
-    ClientReply, ClientRequest, Input, NodeId, Outcome, ReadMode, StateMachine, FIRST_SEQ,
-};
+use crate::paxos::{ClientReply, ClientRequest, Input, NodeId, Outcome, StateMachine, FIRST_SEQ};
 
 use super::cluster::Sim;
 use super::ghost::Violation;
@@ -112,7 +110,7 @@ impl<S: StateMachine> Sim<S> {
                 client_id: client.id,
                 seq: client.seq,
                 command: command.clone(),
-                read_mode: ReadMode::ReadIndex,
+                read_mode: self.config.read_mode,
             };
             client.outstanding = Some((request, client.target, u64::MAX));
             client.invoked_ticks = now;

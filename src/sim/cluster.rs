@@ -1,15 +1,20 @@
 //! The simulated cluster: replicas with in-memory disks, a lossy network,
 //! clients, and the agreement check.
 
+use std::collections::VecDeque;
+
 use crate::paxos::{
-    ClientReply, ClientRequest, Config, Input, Message, NodeId, Record, Replica, SharedEntry, Slot,
-    StateMachine,
+    ClientReply, ClientRequest, Config, Input, Message, NodeId, ReadMode, Ready, Record, Replica,
+    SharedEntry, Slot, StateMachine,
 };
 
 use super::ghost::{Ghost, Violation};
 use super::history::ClientEvent;
 use super::network::{Held, Links};
 use super::rng::SimRng;
+
+/// Longest trace line kept, in characters.
+const TRACE_LINE_CHARS: usize = 600;
 
 /// What a simulation does; probabilities are per mille, per step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +60,14 @@ pub struct SimConfig {
     /// Chance a reply to a client is lost (the request may have been
     /// applied: the client retries, as over a broken connection).
     pub reply_loss_per_mille: u32,
+    /// How the clients read ([`ReadMode::Local`] is unsafe: a run with it
+    /// must fail the history check).
+    pub read_mode: ReadMode,
+    /// A disk that takes time: a step's records become durable 1 to this
+    /// many steps later, in order, and its messages and replies leave only
+    /// then; the replica keeps stepping meanwhile, and a crash loses what
+    /// was not yet durable. 0: every step's records are durable at once.
+    pub disk_delay_steps: u64,
 }
 
 impl SimConfig {
@@ -79,6 +92,8 @@ impl SimConfig {
             partition_per_mille: 0,
             delay_per_mille: 0,
             reply_loss_per_mille: 0,
+            read_mode: ReadMode::ReadIndex,
+            disk_delay_steps: 0,
         }
     }
 
@@ -125,6 +140,10 @@ pub struct SimStats {
     pub partitions: u64,
     /// Messages held back ([`SimConfig::delay_per_mille`]).
     pub held: u64,
+    /// Steps' outputs that waited for the disk ([`SimConfig::disk_delay_steps`]).
+    pub unsynced: u64,
+    /// Of those, the ones a crash lost before they were durable.
+    pub unsynced_lost: u64,
 }
 
 /// A simulated replica: its core (None while crashed) and its disk.
@@ -144,6 +163,9 @@ pub struct Node<S: StateMachine> {
     /// This start of the replica, unique over the run (each restart builds a
     /// new core: an incarnation).
     pub incarnation: u64,
+    /// Steps' outputs waiting for the disk, oldest first, each with the
+    /// step it becomes durable at ([`SimConfig::disk_delay_steps`]).
+    pub unsynced: VecDeque<(u64, Ready<S>)>,
 }
 
 /// A client with at most one request outstanding.
@@ -173,10 +195,10 @@ pub struct Sim<S: StateMachine> {
     pub(super) config: SimConfig,
     pub(super) rng: SimRng,
     initial: S,
-    nodes: Vec<Node<S>>,
-    network: Vec<(NodeId, NodeId, Message<S>)>,
-    links: Links,
-    held: Held<(NodeId, NodeId, Message<S>)>,
+    pub(super) nodes: Vec<Node<S>>,
+    pub(super) network: Vec<(NodeId, NodeId, Message<S>)>,
+    pub(super) links: Links,
+    pub(super) held: Held<(NodeId, NodeId, Message<S>)>,
     pub(super) clients: Vec<Client<S::Command>>,
     pub(super) command: fn(u64, u64) -> S::Command,
     /// Every client invocation and completion, in real-time order.
@@ -184,11 +206,12 @@ pub struct Sim<S: StateMachine> {
     /// The next fresh client id (a renewed session's).
     pub(super) next_client_id: u64,
     /// What was learned and proposed: the invariants' ghost.
-    ghost: Ghost<S::Command>,
-    replies: Vec<(NodeId, ClientReply<S::Response>)>,
+    pub(super) ghost: Ghost<S::Command>,
+    pub(super) replies: Vec<(NodeId, ClientReply<S::Response>)>,
     pub(super) stats: SimStats,
-    /// Every event, when tracing (for reading a failing seed's story).
-    trace: Option<Vec<String>>,
+    /// The last `trace_limit` events, when tracing (a failing seed's story).
+    trace: Option<VecDeque<String>>,
+    trace_limit: usize,
 }
 
 impl<S: StateMachine> Sim<S> {
@@ -215,6 +238,7 @@ impl<S: StateMachine> Sim<S> {
                 disk: Vec::new(),
                 wiped: false,
                 incarnation: id,
+                unsynced: VecDeque::new(),
             });
         }
         let clients: Vec<Client<S::Command>> = (0..config.clients as u64)
@@ -245,22 +269,42 @@ impl<S: StateMachine> Sim<S> {
             replies: Vec::new(),
             stats: SimStats::default(),
             trace: None,
+            trace_limit: 0,
         })
     }
 
-    /// Starts recording every event (inputs, outputs, crashes, restarts).
-    pub fn enable_trace(&mut self) {
-        self.trace = Some(Vec::new());
+    /// Starts recording events (inputs, outputs, crashes, restarts,
+    /// partitions), keeping the last `limit` (`usize::MAX`: all of them).
+    pub fn enable_trace(&mut self, limit: usize) {
+        self.trace = Some(VecDeque::new());
+        self.trace_limit = limit;
     }
 
-    /// The events recorded since `enable_trace`.
-    pub fn trace(&self) -> &[String] {
-        self.trace.as_deref().unwrap_or(&[])
+    /// The events kept since `enable_trace`, oldest first.
+    pub fn trace(&self) -> impl Iterator<Item = &String> + '_ {
+        self.trace.iter().flatten()
     }
 
     pub(super) fn note(&mut self, event: impl FnOnce() -> String) {
+        if self.trace.is_none() {
+            return;
+        }
+        let line = format!("{:>6} {}", self.stats.steps, event());
+        self.trace_line(line);
+    }
+
+    /// Keeps `line`, cut to `TRACE_LINE_CHARS` (a snapshot's bytes would
+    /// otherwise fill screens).
+    fn trace_line(&mut self, mut line: String) {
+        if let Some((cut, _)) = line.char_indices().nth(TRACE_LINE_CHARS) {
+            line.truncate(cut);
+            line.push_str(" ...");
+        }
         if let Some(t) = &mut self.trace {
-            t.push(format!("{:>6} {}", self.stats.steps, event()));
+            if t.len() >= self.trace_limit {
+                t.pop_front();
+            }
+            t.push_back(line);
         }
     }
 
@@ -328,6 +372,7 @@ impl<S: StateMachine> Sim<S> {
     pub fn step(&mut self) -> Result<(), Violation> {
         self.stats.steps += 1;
         self.link_faults();
+        self.flush_disks()?;
         let c = &self.config;
         let (crash, restart, tick, client) = (
             c.crash_per_mille,
@@ -344,6 +389,9 @@ impl<S: StateMachine> Sim<S> {
                     .collect();
                 let i = live[self.rng.below(live.len() as u64) as usize];
                 self.nodes[i].replica = None;
+                // What the disk had not made durable is lost with the process.
+                self.stats.unsynced_lost += self.nodes[i].unsynced.len() as u64;
+                self.nodes[i].unsynced.clear();
                 self.stats.crashes += 1;
                 let id = self.nodes[i].id;
                 self.note(|| format!("crash {id}"));
@@ -462,62 +510,41 @@ impl<S: StateMachine> Sim<S> {
             return Ok(());
         };
         let ready = replica.step(input);
-        if let Some(t) = &mut self.trace {
-            if !ready.is_empty() {
-                t.push(format!("       -> {ready:?} status {:?}", replica.status()));
-            }
+        let status = replica.status();
+        if self.trace.is_some() && !ready.is_empty() {
+            self.trace_line(format!("       -> {ready:?} status {status:?}"));
         }
-        self.stats.chosen = self.stats.chosen.max(replica.status().chosen_upto);
+        self.stats.chosen = self.stats.chosen.max(status.chosen_upto);
         let id = self.nodes[i].id;
-        // The rule: records are durable before any message or reply leaves.
         for record in &ready.persist {
             if let Record::Chosen { slot, entry } = record {
                 self.check(id, *slot, entry)?;
             }
         }
-        let node = &mut self.nodes[i];
-        node.wiped &= ready.persist.is_empty();
-        for record in ready.persist {
-            if let Record::Snapshot(image) = &record {
-                // Compaction, as a node's storage does: the core's base
-                // (it holds this snapshot) replaces the disk so far.
-                node.disk = crate::paxos::compaction_base(&node.disk, image);
-                continue;
-            }
-            node.disk.push(record);
+        self.output(i, ready)
+    }
+
+    /// Sends `message` from `from` to `to` through the network's faults:
+    /// loss, a full network, cut links, holding back, duplication.
+    pub(super) fn send(&mut self, from: NodeId, to: NodeId, message: Message<S>) {
+        if self.rng.chance(self.config.loss_per_mille)
+            || self.network.len() >= self.config.max_network
+            || self.links.is_cut(from, to)
+        {
+            self.stats.lost += 1;
+            return;
         }
-        for (to, message) in ready.messages {
-            let incarnation = self.nodes[i].incarnation;
-            self.ghost
-                .sent(self.stats.steps, (id, incarnation), &message)?;
-            if self.rng.chance(self.config.loss_per_mille)
-                || self.network.len() >= self.config.max_network
-                || self.links.is_cut(id, to)
-            {
-                self.stats.lost += 1;
-                continue;
-            }
-            if self.config.delay_per_mille > 0 && self.rng.chance(self.config.delay_per_mille) {
-                let release = self.stats.steps + 100 + self.rng.below(1_901);
-                self.held.hold(release, (id, to, message));
-                self.stats.held += 1;
-                continue;
-            }
-            if self.rng.chance(self.config.duplicate_per_mille) {
-                self.stats.duplicated += 1;
-                self.network.push((id, to, message.clone()));
-            }
-            self.network.push((id, to, message));
+        if self.config.delay_per_mille > 0 && self.rng.chance(self.config.delay_per_mille) {
+            let release = self.stats.steps + 100 + self.rng.below(1_901);
+            self.held.hold(release, (from, to, message));
+            self.stats.held += 1;
+            return;
         }
-        for reply in ready.replies {
-            let loss = self.config.reply_loss_per_mille;
-            if loss > 0 && self.rng.chance(loss) {
-                self.stats.lost += 1;
-                continue;
-            }
-            self.on_reply(id, reply);
+        if self.rng.chance(self.config.duplicate_per_mille) {
+            self.stats.duplicated += 1;
+            self.network.push((from, to, message.clone()));
         }
-        Ok(())
+        self.network.push((from, to, message));
     }
 
     /// Checks `slot`'s value learned by `id` against the ghost.

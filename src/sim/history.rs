@@ -58,6 +58,9 @@ fn invoke_of(command: &AppendCommand) -> Option<(&'static str, Value)> {
 
 fn completion_of(f: &str, input: &Value, response: &AppendResponse) -> Value {
     match response {
+        // An empty log is the kv model's absent key, not an empty string:
+        // a read of it before any append is linearizable.
+        AppendResponse::Values(vs) if vs.is_empty() => Value::Null,
         AppendResponse::Values(vs) => Value::String(vs.iter().map(|v| token(*v)).collect()),
         _ if f == "append" => input.clone(),
         _ => Value::Null,

@@ -66,7 +66,10 @@ impl StateMachine for AppendLog {
         match command {
             AppendCommand::Append(v) => self.values.push(*v),
             AppendCommand::Put { .. } => self.puts += 1,
-            AppendCommand::Read | AppendCommand::ReadAll => {}
+            // A read through the log (`ReadMode::Log`) answers at its slot.
+            AppendCommand::Read | AppendCommand::ReadAll => {
+                return self.query(command).expect("reads have a query answer");
+            }
         }
         AppendResponse::Appended(self.values.len() as u64 + self.puts)
     }

@@ -19,14 +19,17 @@
 //!
 //! The later `synod sim` command builds on [`Sim`].
 
+pub mod cli;
 mod client;
 mod cluster;
+mod disk;
 mod ghost;
 mod history;
 mod liveness;
 mod lockstep;
 mod machine;
 mod network;
+mod order;
 mod rng;
 mod run;
 mod swarm;
@@ -38,6 +41,7 @@ pub use liveness::Liveness;
 pub use lockstep::Lockstep;
 pub use machine::{AppendCommand, AppendLog, AppendResponse};
 pub use network::{Held, Links};
+pub use order::check_append_order;
 pub use rng::SimRng;
-pub use run::{run_drawn, run_swarm, search_swarm, swarm_sim};
+pub use run::{run_drawn, run_on, run_swarm, search_swarm, swarm_sim};
 pub use swarm::{swarm_command, Failure, Swarm, SwarmBudget, SwarmRun, SwarmViolation};

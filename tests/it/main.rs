@@ -8,4 +8,5 @@ mod kv;
 mod net;
 mod node;
 mod paxos;
+mod sim;
 mod storage;

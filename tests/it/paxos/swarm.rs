@@ -48,7 +48,11 @@ fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 /// Searches `0..SEEDS` with `plant`, printing the seed found and the time.
-fn search(name: &str, budget: SwarmBudget, plant: fn(&mut Config)) -> Option<SwarmViolation> {
+fn search(
+    name: &str,
+    budget: SwarmBudget,
+    plant: impl Fn(&mut Config) + Copy,
+) -> Option<SwarmViolation> {
     let start = Instant::now();
     let found = search_swarm(0..SEEDS, budget, plant);
     eprintln!(
@@ -144,20 +148,13 @@ fn swarm_soak() {
 mod plants {
     use super::*;
 
-    /// The plant named `name` (the `Faults` field), or panics.
-    fn plant_named(name: &str) -> fn(&mut Config) {
-        match name {
-            "commit_teaches_unchosen" => |c| c.faults.commit_teaches_unchosen = true,
-            "reuse_amnesiac_ballot" => |c| c.faults.reuse_amnesiac_ballot = true,
-            "raw_ticks_log_time" => |c| c.faults.raw_ticks_log_time = true,
-            "sessionless_apply" => |c| c.faults.sessionless_apply = true,
-            "defect3" => |c| {
-                c.faults.raw_ticks_log_time = true;
-                c.faults.sessionless_apply = true;
-            },
-            "leader_never_fetches" => |c| c.faults.leader_never_fetches = true,
-            "none" => |_| {},
-            other => panic!("no plant {other}"),
+    /// The plants named in `names` (`Faults::NAMES`, separated by `+`),
+    /// or panics; `none` plants nothing.
+    fn plant_named(names: &str) -> impl Fn(&mut Config) + Copy + '_ {
+        move |c: &mut Config| {
+            for name in names.split('+').filter(|n| *n != "none") {
+                c.faults.plant(name).unwrap_or_else(|e| panic!("{e}"));
+            }
         }
     }
 
@@ -167,7 +164,7 @@ mod plants {
     #[test]
     #[ignore = "a measuring aid"]
     fn swarm_plant_hunt() {
-        let name = std::env::var("SYNOD_PLANT").unwrap_or_default();
+        let name = std::env::var("SYNOD_PLANT").unwrap_or_else(|_| "none".into());
         let plant = plant_named(&name);
         let from = env_u64("SYNOD_SOAK_FROM", 0);
         let seeds = env_u64("SYNOD_SOAK_SEEDS", SEEDS);
@@ -192,7 +189,7 @@ mod plants {
 
     /// Searches with `plant` and asserts that it finds a seed, and that the
     /// same seed passes without the plant: the plant, not the core, failed.
-    fn found_only_with(name: &str, plant: fn(&mut Config)) {
+    fn found_only_with(name: &str, plant: impl Fn(&mut Config) + Copy) {
         let v = search(name, LONG, plant).unwrap_or_else(|| panic!("{name}: not found"));
         if let Err(without) = run_swarm(v.seed, LONG, |_| {}) {
             panic!(
@@ -217,7 +214,8 @@ mod plants {
     /// gone, the retry applied again).
     #[test]
     fn swarm_search_finds_a_double_apply() {
-        found_only_with("defect3", plant_named("defect3"));
+        let name = "raw_ticks_log_time+sessionless_apply";
+        found_only_with(name, plant_named(name));
     }
 
     /// Found as a liveness stall: a leader whose one fetch was lost.
@@ -276,41 +274,5 @@ fn swarm_seeds_625_and_916_apply_a_retried_first_request_once() {
 fn swarm_seed_30_answers_requests_a_snapshot_applied() {
     if let Err(v) = run_drawn(&Swarm::storm(30), LONG, |_| {}) {
         panic!("{v}");
-    }
-}
-
-/// Replays one seed (`SYNOD_SEED`) with a trace and prints the draw, the
-/// counters and the end of the trace.
-#[test]
-#[ignore = "a debugging aid"]
-fn swarm_replay() {
-    let seed = env_u64("SYNOD_SEED", 0);
-    let swarm = synod::sim::Swarm::new(seed);
-    eprintln!("{swarm:?}");
-    let mut sim = synod::sim::swarm_sim(&swarm, |_| {});
-    sim.enable_trace();
-    let periods = swarm.periods.max(1);
-    for period in 0..periods {
-        *sim.config_mut() = swarm.sim.clone();
-        let fault = sim.run(env_u64("SYNOD_STEPS", LONG.fault_steps) / periods);
-        eprintln!("period {period}: {fault:?}");
-        let live = sim.await_answers(BUDGET.liveness_ticks);
-        eprintln!("liveness: {live:?} {:?}", sim.stats());
-        if fault.is_err() || live.is_err() {
-            break;
-        }
-    }
-    for c in sim.clients() {
-        eprintln!("client {c:?}");
-    }
-    for n in sim.nodes() {
-        eprintln!("node {} {:?}", n.id, n.replica.as_ref().map(|r| r.status()));
-    }
-    let trace = sim.trace();
-    for line in &trace[trace
-        .len()
-        .saturating_sub(env_u64("SYNOD_TAIL", 60) as usize)..]
-    {
-        eprintln!("{line}");
     }
 }
