@@ -312,6 +312,17 @@ fn read_stream<R: Read>(
             if buf.starts_with(b"\xEF\xBB\xBF") {
                 start.pos = 3;
             }
+            // Blank lines say nothing of the format: settle it only on a
+            // block with content (or at the end), else the verdict would
+            // depend on the block size.
+            if !eof
+                && buf[start.pos..block_end]
+                    .iter()
+                    .all(u8::is_ascii_whitespace)
+            {
+                target = buf.len() + block_bytes;
+                continue;
+            }
             format = Some(resolve(opts.format, &buf[start.pos..block_end], name)?);
         }
         let fmt = format.unwrap_or(Format::Edn);

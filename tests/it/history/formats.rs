@@ -650,3 +650,33 @@ fn batched_reading_delivers_every_event_in_order_and_counts_toward_the_limit() {
     let n = read_file_batched(&path, &ReadOptions::default(), |b| all.extend(b)).unwrap();
     assert_eq!((n, all), (800, whole.events));
 }
+
+/// Found by fuzzing `history_parse`: with `Format::Auto`, a first block of
+/// blank lines settled the format before any content was seen, so the same
+/// input read differently with a small block size.
+#[test]
+fn leading_blank_lines_do_not_decide_the_format() {
+    let mut text = "\n".repeat(300);
+    text.push_str("{\"process\": 0, \"type\": \"invoke\", \"f\": \"write\", \"value\": 1}\n");
+    text.push_str("{\"process\": 0, \"type\": \"ok\", \"f\": \"write\", \"value\": 1}\n");
+    let whole = read_reader_chunked(
+        text.as_bytes(),
+        "<bytes>",
+        &opts(Format::Auto),
+        Chunking::default(),
+    )
+    .unwrap();
+    assert_eq!(whole.events.len(), 2);
+    for block in [1, 7, 64, 299, 300, 301] {
+        let chunking = Chunking {
+            block_bytes: block,
+            chunk_bytes: 16,
+        };
+        let small = read_reader_chunked(text.as_bytes(), "<bytes>", &opts(Format::Auto), chunking);
+        assert_eq!(
+            small.as_ref().ok(),
+            Some(&whole),
+            "block {block}: {small:?}"
+        );
+    }
+}
