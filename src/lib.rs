@@ -8,6 +8,7 @@
 //! See `DESIGN.md` for the architecture and the core's contract.
 
 pub mod checker;
+pub mod fuzzing;
 pub mod history;
 pub mod kv;
 pub mod node;

@@ -2,7 +2,6 @@
 //! reference verdicts, gen_kv.py histories, limits, and each model's
 //! known-bad history.
 
-mod brute;
 mod build;
 mod cli;
 mod gen_kv;

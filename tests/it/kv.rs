@@ -3,7 +3,6 @@
 mod gen;
 mod kv_ops;
 mod locks;
-mod model;
 mod reference;
 mod snapshot;
 mod txn;

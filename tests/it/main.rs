@@ -3,6 +3,7 @@
 mod checker;
 
 mod cluster;
+mod fuzz;
 mod history;
 mod kv;
 mod net;

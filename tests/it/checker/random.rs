@@ -5,13 +5,11 @@
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use synod::checker::models::{Kv, Mutex, Register};
-use synod::checker::{
-    check, operations, CheckOptions, Model, NilRead, Operation, Report, Status, Verdict,
-};
+use synod::checker::{check, operations, CheckOptions, Model, NilRead, Status, Verdict};
 use synod::history::History;
 
-use super::brute;
 use super::build::Builder;
+use synod::fuzzing::brute;
 
 /// What a random history exercises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,52 +85,6 @@ fn decode(r: &[u32], max_ops: usize, mode: Mode) -> History {
     b.build()
 }
 
-/// Whether a valid report's linearization is a witness: every ok operation
-/// once, each at most once, legal in the model, in an order that respects
-/// real time.
-fn witness_holds<M: Model>(model: &M, ops: &[Operation], report: &Report) -> bool {
-    let by_id = |id: u64| {
-        ops.iter()
-            .find(|o| o.id == id)
-            .expect("linearized ids exist")
-    };
-    for p in &report.partitions {
-        let lin = p
-            .linearization
-            .as_ref()
-            .expect("a valid partition has a linearization");
-        let mut state = model.init();
-        for (k, &id) in lin.iter().enumerate() {
-            let o = by_id(id);
-            if let Some(op) = model.prepare(o).expect("fits") {
-                match model.step(&state, &op) {
-                    Some(s) => state = s,
-                    None => return false,
-                }
-            }
-            // No operation placed later may have returned before o began.
-            if lin[k + 1..]
-                .iter()
-                .any(|&later| by_id(later).ret.is_some_and(|r| r < o.call))
-            {
-                return false;
-            }
-        }
-        let oks = ops.iter().filter(|o| o.status == Status::Ok).count();
-        let placed_oks = lin
-            .iter()
-            .filter(|&&id| by_id(id).status == Status::Ok)
-            .count();
-        let mut sorted = lin.clone();
-        sorted.sort_unstable();
-        sorted.dedup();
-        if oks != placed_oks || sorted.len() != lin.len() {
-            return false;
-        }
-    }
-    true
-}
-
 /// The fast verdict, checked against brute force (and its witness).
 fn agree<M: Model>(model: &M, h: &History) -> Result<Verdict, TestCaseError> {
     let ops = operations(h.clone()).expect("generated histories pair");
@@ -150,7 +102,7 @@ fn agree<M: Model>(model: &M, h: &History) -> Result<Verdict, TestCaseError> {
     );
     if expected {
         prop_assert!(
-            witness_holds(model, &ops, &report),
+            brute::witness_holds(model, &ops, &report),
             "bad witness for {:#?}",
             h.events
         );

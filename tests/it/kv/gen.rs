@@ -2,35 +2,9 @@
 //! small enough that every limit is reached often.
 
 use proptest::prelude::*;
-use synod::kv::{Command, KvLimits, MicroOp};
+use synod::kv::{Command, MicroOp};
 
-/// Limits every test of this module uses: keys up to 4 bytes (the names below
-/// include one of 5), values up to 6 (two appends of 3 fit, three do not),
-/// 3 keys, 3-op transactions, 2 held locks, leases up to 5 ticks, 1 expiry
-/// per tick.
-pub fn small_limits() -> KvLimits {
-    KvLimits {
-        max_key_bytes: 4,
-        max_value_bytes: 6,
-        max_keys: 3,
-        max_txn_ops: 3,
-        max_locks: 2,
-        max_ttl_ticks: 5,
-        max_expiries_per_tick: 1,
-    }
-}
-
-/// One step of a run: a command, time passing, or the leader proposing and
-/// applying what `tick_commands` asks for.
-#[derive(Clone, Debug)]
-pub enum Step {
-    /// Apply a command at the current log time.
-    Apply(Command),
-    /// Log time advances by this many ticks.
-    Advance(u64),
-    /// Apply every command `tick_commands` returns now.
-    Tick,
-}
+pub use synod::fuzzing::kv_model::{small_limits, Step};
 
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![Just("a"), Just("b"), Just("c"), Just("d"), Just("toolong")].prop_map(str::to_owned)

@@ -7,53 +7,9 @@ use proptest::test_runner::{Config, TestRng, TestRunner};
 use synod::kv::{Command, KvStore, MicroOp, Response};
 use synod::paxos::StateMachine;
 
-use super::gen::{small_limits, steps, Step};
-use super::model::{Model, Observed, Subject};
+use synod::fuzzing::kv_model::{compare_with_model, small_limits, Observed, Subject};
 
-/// Runs `steps` on `subject` and on the model; the first difference in an
-/// answer, in the leader's expiries or in the state after a step, as an error.
-pub fn compare_with_model<S: Subject>(subject: &mut S, steps: &[Step]) -> Result<(), String> {
-    let mut model = Model::new(small_limits());
-    let mut now = 0u64;
-    for (i, step) in steps.iter().enumerate() {
-        match step {
-            Step::Apply(command) => {
-                let got = subject.apply_at(now, command);
-                let want = model.apply(now, command);
-                if got != want {
-                    return Err(format!(
-                        "step {i}, {command:?} at tick {now}: store answered {got:?}, model {want:?}"
-                    ));
-                }
-            }
-            Step::Advance(ticks) => now += ticks,
-            Step::Tick => {
-                let got = subject.expiries_at(now);
-                let want = model.tick_commands(now);
-                if got != want {
-                    return Err(format!(
-                        "step {i}, tick {now}: store proposes {got:?}, model {want:?}"
-                    ));
-                }
-                for command in &want {
-                    let (got, want) = (subject.apply_at(now, command), model.apply(now, command));
-                    if got != want || got != Response::Expired {
-                        return Err(format!(
-                            "step {i}, leader's {command:?} at tick {now}: store {got:?}, model {want:?}"
-                        ));
-                    }
-                }
-            }
-        }
-        let (got, want): (Observed, Observed) = (subject.observe(), model.observe());
-        if got != want {
-            return Err(format!(
-                "step {i}: state differs\n store {got:?}\n model {want:?}"
-            ));
-        }
-    }
-    Ok(())
-}
+use super::gen::{steps, Step};
 
 proptest! {
     #![proptest_config(Config { cases: 512, ..Config::default() })]

@@ -2,7 +2,7 @@
 //! respects real time (and every subset of the pending ones). Exponential,
 //! and obviously right: the fast checker is compared with it.
 
-use synod::checker::{Model, Operation, Status};
+use crate::checker::{Model, Operation, Report, Status};
 
 /// Whether `ops` has a linearization under `model` (one partition).
 pub fn linearizable<M: Model>(model: &M, ops: &[Operation]) -> bool {
@@ -56,4 +56,49 @@ fn dfs<M: Model>(
         }
     }
     false
+}
+
+/// Whether a valid report's linearization is a witness: every ok operation
+/// once, each at most once, legal in the model, in an order that respects
+/// real time.
+pub fn witness_holds<M: Model>(model: &M, ops: &[Operation], report: &Report) -> bool {
+    let by_id = |id: u64| ops.iter().find(|o| o.id == id);
+    for p in &report.partitions {
+        let Some(lin) = p.linearization.as_ref() else {
+            return false;
+        };
+        let mut state = model.init();
+        for (k, &id) in lin.iter().enumerate() {
+            let Some(o) = by_id(id) else {
+                return false;
+            };
+            match model.prepare(o) {
+                Ok(Some(op)) => match model.step(&state, &op) {
+                    Some(s) => state = s,
+                    None => return false,
+                },
+                Ok(None) => {}
+                Err(_) => return false,
+            }
+            // No operation placed later may have returned before o began.
+            if lin[k + 1..]
+                .iter()
+                .any(|&later| by_id(later).is_some_and(|l| l.ret.is_some_and(|r| r < o.call)))
+            {
+                return false;
+            }
+        }
+        let oks = ops.iter().filter(|o| o.status == Status::Ok).count();
+        let placed_oks = lin
+            .iter()
+            .filter(|&&id| by_id(id).is_some_and(|o| o.status == Status::Ok))
+            .count();
+        let mut sorted = lin.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        if oks != placed_oks || sorted.len() != lin.len() {
+            return false;
+        }
+    }
+    true
 }

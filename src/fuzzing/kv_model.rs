@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use synod::kv::{Command, KvLimits, KvStore, Lease, MicroOp, Rejection, Response};
-use synod::paxos::StateMachine;
+use crate::kv::{Command, KvLimits, KvStore, Lease, MicroOp, Rejection, Response};
+use crate::paxos::StateMachine;
 
 /// What the comparison observes of a store: its data, its leases, its counter.
 pub type Observed = (BTreeMap<String, String>, BTreeMap<String, Lease>, u64);
@@ -46,6 +46,7 @@ pub struct Model {
 }
 
 impl Model {
+    /// An empty store under `limits`.
     pub fn new(limits: KvLimits) -> Self {
         Model {
             limits,
@@ -55,6 +56,7 @@ impl Model {
         }
     }
 
+    /// The observable state.
     pub fn observe(&self) -> Observed {
         (self.map.clone(), self.locks.clone(), self.next_token)
     }
@@ -116,6 +118,7 @@ impl Model {
         }
     }
 
+    /// Applies `command` at log time `now`, as `KvStore` must.
     pub fn apply(&mut self, now: u64, command: &Command) -> Response {
         match self.apply_inner(now, command) {
             Ok(r) => r,
@@ -297,4 +300,78 @@ impl Model {
             })
             .collect()
     }
+}
+
+/// Limits small enough that every limit is reached often: keys up to 4 bytes
+/// (the generators' names include one of 5), values up to 6 (two appends of
+/// 3 fit, three do not), 3 keys, 3-op transactions, 2 held locks, leases up
+/// to 5 ticks, 1 expiry per tick.
+pub fn small_limits() -> KvLimits {
+    KvLimits {
+        max_key_bytes: 4,
+        max_value_bytes: 6,
+        max_keys: 3,
+        max_txn_ops: 3,
+        max_locks: 2,
+        max_ttl_ticks: 5,
+        max_expiries_per_tick: 1,
+    }
+}
+
+/// One step of a run: a command, time passing, or the leader proposing and
+/// applying what `tick_commands` asks for.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Apply a command at the current log time.
+    Apply(Command),
+    /// Log time advances by this many ticks.
+    Advance(u64),
+    /// Apply every command `tick_commands` returns now.
+    Tick,
+}
+
+/// Runs `steps` on `subject` and on the model (under [`small_limits`]); the
+/// first difference in an answer, in the leader's expiries or in the state
+/// after a step, as an error.
+pub fn compare_with_model<S: Subject>(subject: &mut S, steps: &[Step]) -> Result<(), String> {
+    let mut model = Model::new(small_limits());
+    let mut now = 0u64;
+    for (i, step) in steps.iter().enumerate() {
+        match step {
+            Step::Apply(command) => {
+                let got = subject.apply_at(now, command);
+                let want = model.apply(now, command);
+                if got != want {
+                    return Err(format!(
+                        "step {i}, {command:?} at tick {now}: store answered {got:?}, model {want:?}"
+                    ));
+                }
+            }
+            Step::Advance(ticks) => now = now.saturating_add(*ticks),
+            Step::Tick => {
+                let got = subject.expiries_at(now);
+                let want = model.tick_commands(now);
+                if got != want {
+                    return Err(format!(
+                        "step {i}, tick {now}: store proposes {got:?}, model {want:?}"
+                    ));
+                }
+                for command in &want {
+                    let (got, want) = (subject.apply_at(now, command), model.apply(now, command));
+                    if got != want || got != Response::Expired {
+                        return Err(format!(
+                            "step {i}, leader's {command:?} at tick {now}: store {got:?}, model {want:?}"
+                        ));
+                    }
+                }
+            }
+        }
+        let (got, want): (Observed, Observed) = (subject.observe(), model.observe());
+        if got != want {
+            return Err(format!(
+                "step {i}: state differs\n store {got:?}\n model {want:?}"
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,7 @@
+//! `canary`: a thin wrapper; the body and its properties are in
+//! `synod::fuzzing::canary` (replayed by `tests/it/fuzz.rs`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| synod::fuzzing::canary::run(data));

@@ -1,0 +1,7 @@
+//! `kv_apply`: a thin wrapper; the body and its properties are in
+//! `synod::fuzzing::kv_apply` (replayed by `tests/it/fuzz.rs`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| synod::fuzzing::kv_apply::run(data));

@@ -1,0 +1,7 @@
+//! `wal_recover`: a thin wrapper; the body and its properties are in
+//! `synod::fuzzing::wal_recover` (replayed by `tests/it/fuzz.rs`).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| synod::fuzzing::wal_recover::run(data));
