@@ -353,28 +353,3 @@ fn write_seeds() {
     write("kv_apply", "steps", &[&[1u8, 20][..], &steps].concat());
     write("canary", "almost", b"FUZ");
 }
-
-/// The known `Format::Auto` bug (fuzz/findings/history_parse/): the format is
-/// sniffed from the first block, so a blank first block reads JSONL as EDN.
-/// Ignored until fixed (outside issue 13); `--ignored` shows it failing.
-#[test]
-#[ignore = "known bug: Auto sniffs the format from a first block of blanks"]
-fn auto_format_does_not_depend_on_the_block_size() {
-    use synod::history::{read_reader_chunked, Chunking, ReadOptions};
-    let path = fuzz_dir().join("findings/history_parse/auto_blank_first_block");
-    let data = std::fs::read(path).unwrap();
-    let text = &data[1..];
-    let read = |block_bytes| {
-        read_reader_chunked(
-            text,
-            "x",
-            &ReadOptions::default(),
-            Chunking {
-                block_bytes,
-                chunk_bytes: 4,
-            },
-        )
-        .map_err(|e| e.to_string())
-    };
-    assert_eq!(read(4), read(1 << 16));
-}
