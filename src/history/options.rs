@@ -72,27 +72,33 @@ pub fn format_from_extension(path: &Path) -> Option<Format> {
     }
 }
 
-/// The format the start of an input suggests: `{"` is JSONL; `[`, `(`, `{`,
-/// `#` and `;` are EDN; a digit, a letter or `:` (a process, perhaps after a
-/// logger prefix) is txt. `Err` carries the first non-blank character when
-/// none fits; an input with no non-blank character is EDN (an empty history).
+/// The format the start of an input suggests: `{"` is JSONL (the quote on
+/// the brace's line: a JSONL event is one line); `[`, `(`, `{`, `#` and `;`
+/// are EDN; a digit, a letter or `:` (a process, perhaps after a logger
+/// prefix) is txt. `Err` carries the first non-blank character when none
+/// fits; an input with no non-blank character is EDN (an empty history).
+/// Only the first non-blank line is read, so the answer is the same for any
+/// block of whole lines that holds it.
 pub(crate) fn sniff(start: &[u8]) -> Result<Format, String> {
-    let mut rest = start
-        .iter()
-        .copied()
-        .skip_while(|b| b.is_ascii_whitespace());
-    match rest.next() {
-        None => Ok(Format::Edn),
-        Some(b'{') => match rest.find(|b| !b.is_ascii_whitespace()) {
+    let Some(at) = start.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Ok(Format::Edn);
+    };
+    let rest = &start[at..];
+    match rest[0] {
+        b'{' => match rest[1..]
+            .iter()
+            .take_while(|b| **b != b'\n')
+            .find(|b| !b.is_ascii_whitespace())
+        {
             Some(b'"') => Ok(Format::Jsonl),
             _ => Ok(Format::Edn),
         },
-        Some(b'[' | b'(' | b'#' | b';') => Ok(Format::Edn),
-        Some(b) if b.is_ascii_alphanumeric() || b == b':' || b == b'-' => Ok(Format::Txt),
-        Some(_) => {
-            let text = String::from_utf8_lossy(start);
-            let c = text.trim_start().chars().next().unwrap_or('?');
-            Err(c.to_string())
+        b'[' | b'(' | b'#' | b';' => Ok(Format::Edn),
+        b if b.is_ascii_alphanumeric() || b == b':' || b == b'-' => Ok(Format::Txt),
+        _ => {
+            let text = String::from_utf8_lossy(&rest[..rest.len().min(4)]);
+            let c = text.chars().next().unwrap_or('?');
+            Err(c.escape_debug().to_string())
         }
     }
 }

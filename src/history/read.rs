@@ -389,12 +389,10 @@ fn fill<R: Read>(
 
 fn resolve(format: Format, start: &[u8], name: &str) -> Result<Format, HistoryError> {
     match format {
-        Format::Auto => {
-            sniff(&start[..start.len().min(4096)]).map_err(|found| HistoryError::UnknownFormat {
-                file: name.to_string(),
-                found,
-            })
-        }
+        Format::Auto => sniff(start).map_err(|found| HistoryError::UnknownFormat {
+            file: name.to_string(),
+            found,
+        }),
         other => Ok(other),
     }
 }
