@@ -109,7 +109,9 @@ impl<'a> arbitrary::Arbitrary<'a> for Step {
     }
 }
 
-fn run_steps(store: &mut KvStore, steps: &[Step], now: &mut u64) -> Vec<Response> {
+/// Runs `steps` on `store` from log time `now` (advanced by `Advance`
+/// steps), returning every answer, the leader's tick commands' included.
+pub fn run_steps(store: &mut KvStore, steps: &[Step], now: &mut u64) -> Vec<Response> {
     let mut answers = Vec::new();
     for step in steps {
         match step {

@@ -516,8 +516,13 @@ impl<'a> Parser<'a> {
             return Err(self.expected("a character after `\\`"));
         };
         if is_delimiter(first) {
-            // `\(`, `\ ` and the like: the delimiter itself.
+            // `\(`, `\ ` and the like: the delimiter itself. A newline
+            // read so still ends a line: later positions count from it.
             self.pos += 1;
+            if first == b'\n' {
+                self.line += 1;
+                self.line_start = self.pos;
+            }
             return Ok((first as char).to_string());
         }
         let token = self.token();

@@ -5,23 +5,9 @@ use proptest::prelude::*;
 use synod::kv::{Command, KvLimits, KvStore, Rejection, Response};
 use synod::paxos::StateMachine;
 
-use super::gen::{small_limits, steps, Step};
+use synod::fuzzing::kv_apply::run_steps as run;
 
-fn run(store: &mut KvStore, steps: &[Step], now: &mut u64) -> Vec<Response> {
-    let mut answers = Vec::new();
-    for step in steps {
-        match step {
-            Step::Apply(command) => answers.push(store.apply(*now, command)),
-            Step::Advance(ticks) => *now += ticks,
-            Step::Tick => {
-                for command in store.tick_commands(*now) {
-                    answers.push(store.apply(*now, &command));
-                }
-            }
-        }
-    }
-    answers
-}
+use super::gen::{small_limits, steps};
 
 proptest! {
     #[test]
