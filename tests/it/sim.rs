@@ -2,6 +2,7 @@
 //! verdicts, and its teeth against planted bugs.
 mod cli;
 mod order;
+mod review;
 mod seeds;
 #[cfg(feature = "faults")]
 mod teeth;
