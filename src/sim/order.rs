@@ -139,6 +139,26 @@ fn read_order(ops: &[Op]) -> Result<&[u64], String> {
     Ok(longest)
 }
 
+/// The check's precondition: no two appends of one value (the simulator's
+/// clients append unique values). With a repeated value a read cannot tell
+/// which append it saw, and keys by value would be wrong both ways (an
+/// adversarial review's two histories, `tests/it/sim/review.rs`).
+fn unique_appends(ops: &[Op]) -> Result<(), String> {
+    let mut first: HashMap<u64, usize> = HashMap::new();
+    for o in ops {
+        if let What::Append(v) = o.what {
+            if let Some(other) = first.insert(v, o.invoke) {
+                return Err(format!(
+                    "value {v} is appended by the operations invoked at events {other} and {}: \
+                     the exact check needs unique values",
+                    o.invoke
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Each covered operation's key in the linearization (module doc, step 2);
 /// `None` for appends left out.
 fn keys(ops: &[Op], order: &[u64]) -> Vec<Option<u64>> {
@@ -172,11 +192,13 @@ fn describe(op: &Op) -> String {
 
 /// Checks the append history of `events` exactly: `Ok` if it is
 /// linearizable, else `Err` with the two operations (or the reads) that no
-/// linearization can order.
+/// linearization can order. Append values must be unique: a repeated one
+/// is an `Err` that says so, not a verdict.
 pub fn check_append_order(
     events: &[ClientEvent<AppendCommand, AppendResponse>],
 ) -> Result<(), String> {
     let ops = operations(events)?;
+    unique_appends(&ops)?;
     let order = read_order(&ops)?;
     let keys = keys(&ops, order);
     let mut by_invoke: Vec<usize> = (0..ops.len()).filter(|i| keys[*i].is_some()).collect();
