@@ -136,11 +136,12 @@ fn an_answer_of_the_wrong_kind_is_an_error() {
     assert!(err.contains("was answered"), "{err}");
 }
 
-/// A tiny deterministic generator for the differential test.
-struct Lcg(u64);
+/// A tiny deterministic generator for the differential tests.
+pub(super) struct Lcg(pub(super) u64);
 
 impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
+    /// A number below `n`.
+    pub(super) fn below(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6364136223846793005)

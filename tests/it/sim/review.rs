@@ -6,7 +6,7 @@ use synod::sim::{
     check_append_order, AppendCommand as C, AppendResponse as R, ClientEvent, ClientEventKind as K,
 };
 
-use super::order::search_verdict as search;
+use super::order::{search_verdict as search, Lcg};
 
 type Ev = ClientEvent<C, R>;
 
@@ -223,18 +223,6 @@ fn appended_lengths_are_not_checked() {
     ];
     assert!(exact(&h));
     assert_eq!(search(&h), Some(true));
-}
-
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// A wider differential than `order.rs`'s: four processes, reads given up,
