@@ -22,6 +22,19 @@ impl<S: StateMachine> Replica<S> {
         }
     }
 
+    /// An Accept or Commit from leader `from` in `ballot` (not refused): a
+    /// voting replica's election timer restarts; an amnesiac's runs on, since
+    /// its own recovery ballot is its way back to voting, and it notes when
+    /// it heard a leader instead (`recovery_would_depose`).
+    fn heard_leader(&mut self, from: NodeId, ballot: Ballot, out: &mut Out<S>) {
+        self.leader_hint = Some(from);
+        match &mut self.amnesia {
+            Some(a) => a.leader_heard_ticks = Some(self.ticks),
+            None => self.reset_election_timer(),
+        }
+        self.yield_to(ballot, out);
+    }
+
     /// A leader or candidate whose own acceptor moved to a higher ballot no
     /// longer leads.
     fn yield_to(&mut self, ballot: Ballot, out: &mut Out<S>) {
@@ -128,11 +141,7 @@ impl<S: StateMachine> Replica<S> {
             return; // malformed: larger than any leader may batch
         }
         if from != self.config.id {
-            self.leader_hint = Some(from);
-            if self.is_voting() {
-                self.reset_election_timer();
-            }
-            self.yield_to(ballot, out);
+            self.heard_leader(from, ballot, out);
         }
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);
         if slot < self.snapshot_upto && from != self.config.id {
@@ -182,13 +191,7 @@ impl<S: StateMachine> Replica<S> {
             return;
         }
         if from != self.config.id {
-            self.leader_hint = Some(from);
-            // An amnesiac replica keeps its election timer running under a
-            // healthy leader: its own ballot is its way back to voting.
-            if self.is_voting() {
-                self.reset_election_timer();
-            }
-            self.yield_to(ballot, out);
+            self.heard_leader(from, ballot, out);
         }
         let news = chosen_upto > self.known_chosen_upto;
         self.known_chosen_upto = self.known_chosen_upto.max(chosen_upto);

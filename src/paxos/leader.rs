@@ -540,7 +540,9 @@ impl<S: StateMachine> Replica<S> {
                 // An amnesiac replica stands too, as a proposer only (its own
                 // acceptor answers nothing): a ballot it starts is one that
                 // began after its restart, which is what it waits for.
-                if self.ticks - self.heard_ticks >= self.election_timeout_ticks {
+                if self.ticks - self.heard_ticks >= self.election_timeout_ticks
+                    && !self.recovery_would_depose()
+                {
                     self.start_election(out);
                 }
             }
@@ -576,6 +578,28 @@ impl<S: StateMachine> Replica<S> {
                 self.send(to, Message::Fetch { from_slot }, out);
             }
         }
+    }
+
+    /// Whether an amnesiac's recovery round now would only depose a live
+    /// leader: it lags behind what that leader announced chosen, or a
+    /// snapshot is arriving. Its prepare outbids the leader at every
+    /// promiser, and `become_leader` then gives the round up to fetch
+    /// (a promiser's snapshot is above its chosen bound). With snapshots
+    /// every few slots each fetch is answered by a whole snapshot, the
+    /// leader snapshots again meanwhile, and the amnesiac deposed every
+    /// leader once an election timeout for good (swarm seed 400 of `synod
+    /// sim`: 33 recovery rounds in the liveness phase, none completed, two
+    /// clients never answered). It stands once it has caught up, or once no
+    /// leader has been heard for an election timeout (a recovery round may
+    /// be the only way to a quorum then).
+    fn recovery_would_depose(&self) -> bool {
+        let leader_live = self
+            .amnesia
+            .as_ref()
+            .and_then(|a| a.leader_heard_ticks)
+            .is_some_and(|t| self.ticks - t < self.election_timeout_ticks);
+        leader_live
+            && (self.chosen_upto < self.known_chosen_upto || self.snapshot_arriving())
     }
 
     /// Queues the state machine's own commands (lock expiry) for the log, each

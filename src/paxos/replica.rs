@@ -106,6 +106,11 @@ pub(crate) enum Role<S: StateMachine> {
 pub(crate) struct Amnesia {
     /// Whether `Record::Amnesia { voting: false }` was handed to the driver.
     pub(crate) recorded: bool,
+    /// When a leader's accept or commit last arrived. A voting replica's
+    /// election timer says that; an amnesiac's runs on under a leader (its
+    /// own ballot is its way back to voting), so this keeps it from
+    /// deposing a live leader it lags (see `recovery_would_depose`).
+    pub(crate) leader_heard_ticks: Option<u64>,
 }
 
 /// A snapshot being received in chunks.
@@ -273,7 +278,10 @@ impl<S: StateMachine> Replica<S> {
     pub fn amnesiac(config: Config, initial_state: S) -> Result<Replica<S>, ConfigError> {
         let mut r = Replica::new(config, initial_state)?;
         if !r.config.fault(|f| f.ignore_amnesia_rule) {
-            r.amnesia = Some(Amnesia { recorded: false });
+            r.amnesia = Some(Amnesia {
+                recorded: false,
+                leader_heard_ticks: None,
+            });
         }
         Ok(r)
     }
@@ -293,7 +301,10 @@ impl<S: StateMachine> Replica<S> {
             match record {
                 Record::Amnesia { voting } => {
                     let ignore = r.config.fault(|f| f.ignore_amnesia_rule);
-                    r.amnesia = (!voting && !ignore).then_some(Amnesia { recorded: true });
+                    r.amnesia = (!voting && !ignore).then_some(Amnesia {
+                        recorded: true,
+                        leader_heard_ticks: None,
+                    });
                 }
                 Record::Promise { ballot } => {
                     if !forget {

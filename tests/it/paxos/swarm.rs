@@ -276,3 +276,25 @@ fn swarm_seed_30_answers_requests_a_snapshot_applied() {
         panic!("{v}");
     }
 }
+
+/// Seed 400 of `synod sim` (its wide draw: 5 replicas, snapshots every 5
+/// slots, 431-byte chunks, 20,000 fault steps in ten periods) left two
+/// clients unanswered 3,000 ticks after healing: an amnesiac replica stood
+/// every election timeout (33 times in the last liveness phase) while it
+/// lagged, its recovery prepare outbid the leader at every promiser, and
+/// it then gave the round up to fetch, a whole snapshot each time, which
+/// the leader's next snapshot outdated. An amnesiac now waits until it
+/// has caught up with a leader it hears before it stands.
+#[test]
+fn sim_seed_400_amnesiac_does_not_depose_a_leader_it_lags() {
+    use synod::sim::cli::{run_seed, Overrides, Verdict};
+    let budget = SwarmBudget {
+        fault_steps: 20_000,
+        liveness_ticks: 3_000,
+        check_time: Duration::ZERO,
+    };
+    let run = run_seed(&Overrides::default().draw(400), budget, 0, |_| {});
+    if let Verdict::Failed(v) = run.verdict {
+        panic!("{v}");
+    }
+}
