@@ -33,13 +33,15 @@ pub enum StorageError {
     /// A WAL segment or snapshot of a format version this build does not
     /// read: the node refuses to start rather than guess at its layout.
     #[error(
-        "{path}: storage format version {found} is not supported (this build reads version \
+        "{path} at byte offset {offset}: storage format version {found} is not supported (this build reads version \
          {supported}); start a build that reads it, or restart this node with \
          --recover-amnesiac to set the state aside"
     )]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,
+        /// Where its version (or, for format 1, its magic) is.
+        offset: u64,
         /// The version it carries (1: the format before version fields).
         found: u32,
         /// [`super::FORMAT_VERSION`].

@@ -90,6 +90,7 @@ fn read_segment_header(
         Err(SegmentHeaderError::Damaged(why)) => Err(corrupt(path, 0, why)),
         Err(SegmentHeaderError::Version(found)) => Err(StorageError::UnsupportedFormat {
             path: path.to_path_buf(),
+            offset: 8,
             found,
             supported: FORMAT_VERSION,
         }),

@@ -69,7 +69,7 @@ pub(crate) fn read(
         file.read_exact(&mut magic)
             .map_err(|e| StorageError::io("read", path, e))?;
         if &magic == MAGIC_FORMAT_1 {
-            return Err(unsupported(path, 1));
+            return Err(unsupported(path, 0, 1));
         }
     }
     if file_len < HEADER_BYTES as u64 {
@@ -87,7 +87,7 @@ pub(crate) fn read(
     }
     let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
     if version != FORMAT_VERSION {
-        return Err(unsupported(path, version));
+        return Err(unsupported(path, 8, version));
     }
     let word = |at: usize| {
         let mut b = [0u8; 8];
@@ -118,9 +118,10 @@ pub(crate) fn read(
     Ok(Some((first_segment, payload)))
 }
 
-fn unsupported(path: &Path, found: u32) -> StorageError {
+fn unsupported(path: &Path, offset: u64, found: u32) -> StorageError {
     StorageError::UnsupportedFormat {
         path: path.to_path_buf(),
+        offset,
         found,
         supported: FORMAT_VERSION,
     }
