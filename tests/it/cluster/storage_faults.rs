@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use synod::node::bench::local::Stop;
 use synod::node::config::Tuning;
 use synod::node::identity::STORAGE_DIR;
-use synod::node::storage::FRAME_HEADER_BYTES;
+use synod::node::storage::{FRAME_HEADER_BYTES, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES};
 
 use super::support::{
     client, log, other_than, start3, Acked, CATCH_UP_WAIT, EXIT_WAIT, STATUS_WAIT,
@@ -35,18 +35,25 @@ fn last_segment(data_dir: &Path) -> PathBuf {
         .1
 }
 
+fn u32_at(bytes: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize
+}
+
 /// The start offsets and payload lengths of the records of a WAL segment
-/// (`len: u32 LE | crc: u32 LE | payload`).
+/// (after its header, groups `body_len: u32 LE | seq | crc` of frames
+/// `len: u32 LE | crc: u32 LE | payload`).
 fn records(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + FRAME_HEADER_BYTES <= bytes.len() {
-        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        if at + FRAME_HEADER_BYTES + len > bytes.len() {
-            break;
+    let mut group = SEGMENT_HEADER_BYTES;
+    while group + GROUP_HEADER_BYTES <= bytes.len() {
+        let end = (group + GROUP_HEADER_BYTES + u32_at(bytes, group)).min(bytes.len());
+        let mut at = group + GROUP_HEADER_BYTES;
+        while at + FRAME_HEADER_BYTES <= end {
+            let len = u32_at(bytes, at);
+            out.push((at, len));
+            at += FRAME_HEADER_BYTES + len;
         }
-        out.push((at, len));
-        at += FRAME_HEADER_BYTES + len;
+        group = end;
     }
     out
 }
@@ -77,7 +84,7 @@ fn corrupted_wal_record_stops_the_node_naming_file_and_offset() {
         .wait_exit(victim, EXIT_WAIT)
         .unwrap()
         .expect("a node with a corrupt WAL record must refuse to start");
-    assert!(!status.success(), "it exited {status}");
+    assert_eq!(status.code(), Some(3), "it exited {status}");
     let text = log(&c, victim);
     let file_name = segment.file_name().unwrap().to_str().unwrap();
     assert!(
