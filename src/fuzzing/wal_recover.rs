@@ -148,7 +148,11 @@ fn write_run(input: &mut Input, dir: &Path) -> (Vec<Rec>, Vec<Vec<Rec>>) {
 
 fn structured(input: &mut Input, dir: &Path) {
     let (base, groups) = write_run(input, dir);
-    let expected: Vec<Rec> = base.iter().chain(groups.iter().flatten()).cloned().collect();
+    let expected: Vec<Rec> = base
+        .iter()
+        .chain(groups.iter().flatten())
+        .cloned()
+        .collect();
     let segment = last_segment(dir);
     let mut bytes = std::fs::read(&segment).expect("read segment");
     let (ends, frames) = layout(&groups);

@@ -29,8 +29,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::frame::{self, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES};
-use super::segment;
 use super::fsutil::{sync_dir, write_atomic};
+use super::segment;
 use super::snapshot::{self, SNAPSHOT_FILE};
 use super::{Recovered, Storage, StorageError, StorageLimits, TornTail};
 

@@ -166,7 +166,10 @@ pub(crate) fn decode_body<R: DeserializeOwned>(
     while at < body.len() {
         let rest = &body[at..];
         if rest.len() < FRAME_HEADER_BYTES {
-            let why = format!("{} bytes left in the group, less than a frame header", rest.len());
+            let why = format!(
+                "{} bytes left in the group, less than a frame header",
+                rest.len()
+            );
             return Err(BodyError::Damaged(at, why));
         }
         let len_le = [rest[0], rest[1], rest[2], rest[3]];

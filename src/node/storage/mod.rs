@@ -24,8 +24,8 @@ pub use crash::{CrashStorage, CrashStorageFaults};
 pub use error::StorageError;
 pub use file::{create_storage_dir, segment_file_name, FileStorage, MAX_PENDING_BYTES};
 pub use frame::{FORMAT_VERSION, FRAME_HEADER_BYTES, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES};
-pub use segment::SECTOR_BYTES;
 pub use probe::{probe_fdatasync, FdatasyncProbe, MAX_PROBE_SAMPLES};
+pub use segment::SECTOR_BYTES;
 
 use std::path::PathBuf;
 

@@ -159,14 +159,23 @@ fn an_emptied_wal_segment_refuses_the_start_until_recover_amnesiac() {
     let text = log(&c, victim);
     let file_name = segment.file_name().unwrap().to_str().unwrap();
     assert!(
-        text.contains(file_name) && text.contains("offset 0") && text.contains("--recover-amnesiac"),
+        text.contains(file_name)
+            && text.contains("offset 0")
+            && text.contains("--recover-amnesiac"),
         "stderr must name {file_name} at offset 0 and the way out:\n{text}"
     );
-    assert_eq!(std::fs::metadata(&segment).unwrap().len(), 0, "left untouched");
+    assert_eq!(
+        std::fs::metadata(&segment).unwrap().len(),
+        0,
+        "left untouched"
+    );
 
     c.start(down, false).unwrap();
     c.start_with_flags(victim, &["--recover-amnesiac"]).unwrap();
     acked.check_all(&mut client(&c));
-    assert!(c.is_running(victim).unwrap(), "the amnesiac node keeps running");
+    assert!(
+        c.is_running(victim).unwrap(),
+        "the amnesiac node keeps running"
+    );
     assert!(log(&c, victim).contains("mode=amnesiac"));
 }

@@ -64,7 +64,9 @@ fn a_lagging_node_catches_up_by_installing_a_snapshot_and_compacted_wals_recover
             .collect();
         // Compaction starts a new segment: segment 1 is gone.
         assert!(
-            files.iter().any(|f| f.starts_with("wal-") && *f != segment_file_name(1)),
+            files
+                .iter()
+                .any(|f| f.starts_with("wal-") && *f != segment_file_name(1)),
             "node {id} never compacted its WAL: {files:?}"
         );
     }

@@ -7,7 +7,9 @@
 use std::path::Path;
 
 use proptest::prelude::*;
-use synod::node::storage::{FileStorage, Storage, StorageError, StorageLimits, SEGMENT_HEADER_BYTES};
+use synod::node::storage::{
+    FileStorage, Storage, StorageError, StorageLimits, SEGMENT_HEADER_BYTES,
+};
 
 type Rec = (u64, Vec<u8>);
 
