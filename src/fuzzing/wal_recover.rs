@@ -4,10 +4,11 @@
 //! Input: a mode byte. Structured (even): a run of appends, syncs and
 //! compactions through `FileStorage`, then one damage to the last segment.
 //! With no damage, recovery returns exactly the records written; after a
-//! truncation (the unsynced end of the last write cut) it returns a prefix
-//! of them, at least the compaction base, and reports a torn tail exactly
-//! when the cut is inside a record; a changed payload byte in a record that
-//! is not the last is reported as corruption. Raw (odd): arbitrary bytes as
+//! truncation past the segment header (the unsynced end of the last write
+//! cut) it returns the groups before the cut, at least the compaction base,
+//! and reports a torn tail exactly when the cut is inside a group; a cut
+//! inside the segment header, and a changed payload byte in a group that is
+//! not the last, are reported as corruption. Raw (odd): arbitrary bytes as
 //! the snapshot and segment files: never a panic; an error names a file in
 //! the directory; a successful recovery is stable (a second recovery
 //! returns the same records and no torn tail).
@@ -18,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::input::Input;
 use crate::node::storage::{
     segment_file_name, FileStorage, Recovered, Storage, StorageError, StorageLimits,
-    FRAME_HEADER_BYTES,
+    FRAME_HEADER_BYTES, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES,
 };
 
 type Rec = Vec<u8>;
@@ -79,6 +80,9 @@ fn check_error(dir: &Path, e: &StorageError) {
                 "offset {offset} past the end of {path:?} ({len} bytes)"
             );
         }
+        StorageError::UnsupportedFormat { path, .. } => {
+            assert!(path.starts_with(dir), "error names {path:?}");
+        }
         other => panic!("recovery failed other than as corruption: {other}"),
     }
 }
@@ -99,40 +103,59 @@ fn last_segment(dir: &Path) -> PathBuf {
     dir.join(names.last().expect("a segment exists"))
 }
 
-fn structured(input: &mut Input, dir: &Path) {
+/// The byte ranges of the last segment's groups and of each record's frame:
+/// `(group ends, record frame spans)`, after the segment header.
+fn layout(groups: &[Vec<Rec>]) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut ends = vec![SEGMENT_HEADER_BYTES];
+    let mut frames = Vec::new();
+    for group in groups {
+        let mut at = ends.last().copied().unwrap_or(0) + GROUP_HEADER_BYTES;
+        for r in group {
+            let len = postcard::to_allocvec(r).expect("encodes").len();
+            frames.push((at, at + FRAME_HEADER_BYTES + len));
+            at += FRAME_HEADER_BYTES + len;
+        }
+        ends.push(at);
+    }
+    (ends, frames)
+}
+
+/// Appends and compactions as the input says; the base and the last
+/// segment's groups.
+fn write_run(input: &mut Input, dir: &Path) -> (Vec<Rec>, Vec<Vec<Rec>>) {
     let (mut storage, _) = FileStorage::<Rec>::open(dir, limits()).expect("opens empty");
     let mut base: Vec<Rec> = Vec::new();
-    let mut tail: Vec<Rec> = Vec::new();
+    let mut groups: Vec<Vec<Rec>> = Vec::new();
     for _ in 0..1 + input.below(6) {
-        match input.below(4) {
-            0 => {
-                let b: Vec<Rec> = (0..input.below(3))
-                    .map(|_| input.bytes().to_vec())
-                    .collect();
-                storage.compact(&b).expect("compact");
-                base = b;
-                tail.clear();
-            }
-            _ => {
-                let batch: Vec<Rec> = (0..1 + input.below(3))
-                    .map(|_| input.bytes().to_vec())
-                    .collect();
-                storage.append(&batch).expect("append");
-                storage.sync().expect("sync");
-                tail.extend(batch);
-            }
+        if input.below(4) == 0 {
+            let b: Vec<Rec> = (0..input.below(3))
+                .map(|_| input.bytes().to_vec())
+                .collect();
+            storage.compact(&b).expect("compact");
+            base = b;
+            groups.clear();
+        } else {
+            let batch: Vec<Rec> = (0..1 + input.below(3))
+                .map(|_| input.bytes().to_vec())
+                .collect();
+            storage.append(&batch).expect("append");
+            storage.sync().expect("sync");
+            groups.push(batch);
         }
     }
-    drop(storage);
-    let expected: Vec<Rec> = base.iter().chain(&tail).cloned().collect();
+    (base, groups)
+}
+
+fn structured(input: &mut Input, dir: &Path) {
+    let (base, groups) = write_run(input, dir);
+    let expected: Vec<Rec> = base
+        .iter()
+        .chain(groups.iter().flatten())
+        .cloned()
+        .collect();
     let segment = last_segment(dir);
     let mut bytes = std::fs::read(&segment).expect("read segment");
-    // Frame boundaries of the last segment's records.
-    let mut ends = vec![0usize];
-    for r in &tail {
-        let len = postcard::to_allocvec(r).expect("encodes").len();
-        ends.push(ends.last().copied().unwrap_or(0) + FRAME_HEADER_BYTES + len);
-    }
+    let (ends, frames) = layout(&groups);
     assert_eq!(ends.last().copied(), Some(bytes.len()), "segment size");
     match input.below(3) {
         0 => {
@@ -148,9 +171,19 @@ fn structured(input: &mut Input, dir: &Path) {
             let cut = input.u16() as usize % (bytes.len() + 1);
             bytes.truncate(cut);
             std::fs::write(&segment, &bytes).expect("write");
+            if cut < SEGMENT_HEADER_BYTES {
+                // The header was synced at creation: lost data, not torn.
+                match open(dir) {
+                    Ok(_) => panic!("a cut at {cut} inside the segment header was accepted"),
+                    Err(e) => return check_error(dir, &e),
+                }
+            }
             let got =
                 open(dir).unwrap_or_else(|e| panic!("a cut at {cut} is not a torn tail: {e}"));
-            let whole = ends.iter().filter(|&&e| e <= cut).count() - 1;
+            let whole: usize = (1..ends.len())
+                .filter(|&g| ends[g] <= cut)
+                .map(|g| groups[g - 1].len())
+                .sum();
             assert_eq!(
                 got.records,
                 expected[..base.len() + whole],
@@ -164,22 +197,23 @@ fn structured(input: &mut Input, dir: &Path) {
             stable(dir, &got);
         }
         _ => {
-            // A payload byte of a record that is not the last.
-            let candidates: Vec<usize> = (0..tail.len().saturating_sub(1))
-                .filter(|&i| ends[i + 1] > ends[i] + FRAME_HEADER_BYTES)
+            // A payload byte of a record in a group that is not the last.
+            let in_last = groups.last().map_or(0, Vec::len);
+            let candidates: Vec<usize> = (0..frames.len().saturating_sub(in_last))
+                .filter(|&i| frames[i].1 > frames[i].0 + FRAME_HEADER_BYTES)
                 .collect();
             if candidates.is_empty() {
                 return;
             }
             let i = input.pick(&candidates);
-            let span = ends[i] + FRAME_HEADER_BYTES..ends[i + 1];
+            let span = frames[i].0 + FRAME_HEADER_BYTES..frames[i].1;
             let at = span.start + input.u16() as usize % span.len();
             bytes[at] ^= 1 | input.u8();
             std::fs::write(&segment, &bytes).expect("write");
             match open(dir) {
                 Ok(got) => panic!(
                     "a changed byte at {at} (record {i} of {}) was not reported; recovered {} records",
-                    tail.len(),
+                    frames.len(),
                     got.records.len()
                 ),
                 Err(e) => check_error(dir, &e),

@@ -309,7 +309,13 @@ impl DataDir {
         })?;
         match &mode {
             StartMode::Recover => {}
-            StartMode::Fresh => dir.write_identity(expected)?,
+            StartMode::Fresh => {
+                // The storage exists before the identity does: a matching
+                // identity over a missing WAL directory is then lost state,
+                // never a crash during the first start.
+                crate::node::storage::create_storage_dir(&dir.storage_dir())?;
+                dir.write_identity(expected)?
+            }
             StartMode::Amnesiac(reason) => {
                 tracing::warn!(dir = %path.display(), %reason, "starting amnesiac");
                 let storage = dir.storage_dir();

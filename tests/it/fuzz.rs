@@ -264,13 +264,16 @@ fn write_seeds() {
         s.sync().unwrap();
         drop(s);
         let wal = std::fs::read(dir.join(synod::node::storage::segment_file_name(1))).unwrap();
+        let snapshot = std::fs::read(dir.join("snapshot")).unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         let len = (wal.len() as u16).to_le_bytes();
-        // mode 1 (raw), no snapshot, first segment 1, one segment.
+        let snapshot_len = (snapshot.len() as u16).to_le_bytes();
+        // mode 1 (raw), the snapshot (the manifest), first segment 1, one
+        // segment.
         write(
             "wal_recover",
             "raw_real_wal",
-            &[&[1u8, 0, 0, 1][..], &len, &wal].concat(),
+            &[&[1u8, 1][..], &snapshot_len, &snapshot, &[0, 1], &len, &wal].concat(),
         );
         write(
             "wal_recover",

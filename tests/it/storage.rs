@@ -5,5 +5,6 @@
 mod core_records;
 mod datadir;
 mod pipeline;
+mod promised;
 mod wal;
 mod wal_props;

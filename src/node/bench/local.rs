@@ -222,6 +222,13 @@ impl LocalCluster {
 
     /// Starts node `id` (`bootstrap`: as a new member, `--bootstrap`).
     pub fn start(&mut self, id: NodeId, bootstrap: bool) -> Result<(), LocalError> {
+        let flags: &[&str] = if bootstrap { &["--bootstrap"] } else { &[] };
+        self.start_with_flags(id, flags)
+    }
+
+    /// Starts node `id` with extra `synod node` flags (e.g.
+    /// `--recover-amnesiac`).
+    pub fn start_with_flags(&mut self, id: NodeId, flags: &[&str]) -> Result<(), LocalError> {
         let binary = self.binary.clone();
         let config_path = self.config_path.clone();
         let dir = self.dir.clone();
@@ -242,9 +249,7 @@ impl LocalCluster {
             .arg(&config_path)
             .arg("--data-dir")
             .arg(&member.data_dir);
-        if bootstrap {
-            cmd.arg("--bootstrap");
-        }
+        cmd.args(flags);
         cmd.env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())

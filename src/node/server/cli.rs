@@ -1,10 +1,12 @@
 //! `synod node --id N --config cluster.toml --data-dir DIR [--bootstrap]`.
 //!
 //! Exit codes: 0 after a clean shutdown (SIGTERM or SIGINT); 1 when the node
-//! fails (storage corrupt or failing, the data directory locked by another
-//! node, a port in use); 3 on a usage or configuration error, and on a data
-//! directory of another node or cluster, or `--bootstrap` over existing
-//! state (the directory is left untouched).
+//! fails (storage failing, the data directory locked by another node, a port
+//! in use); 3 on a usage or configuration error, on a data directory of
+//! another node or cluster, or `--bootstrap` over existing state, and on
+//! storage that holds less than the node made durable, damaged data or an
+//! unknown format version (the directory is left untouched; the error names
+//! file and byte offset; `--recover-amnesiac` sets the state aside).
 
 use std::path::PathBuf;
 
@@ -95,10 +97,26 @@ pub fn run(args: &NodeArgs) -> u8 {
             tracing::error!("cannot start node {}: {e}", args.id);
             eprintln!("synod node: {e}");
             // A refused directory is the operator's to fix, like a bad flag.
-            let refused = matches!(
-                e,
-                super::ServerError::DataDir(crate::node::identity::DataDirError::Refused { .. })
-            );
+            let refused = match &e {
+                super::ServerError::DataDir(crate::node::identity::DataDirError::Refused {
+                    ..
+                }) => true,
+                super::ServerError::Storage(storage)
+                | super::ServerError::DataDir(crate::node::identity::DataDirError::Storage(
+                    storage,
+                )) => storage.is_bad_state(),
+                _ => false,
+            };
+            if refused && !matches!(e, super::ServerError::DataDir(_)) {
+                // Never recover as a voting member with less than was promised.
+                eprintln!(
+                    "synod node: refusing to start on {}: its storage holds less than this \
+                     node made durable, damaged data, or an unknown format; restart with \
+                     --recover-amnesiac to set it aside (moved to wal.stale) and rejoin \
+                     amnesiac",
+                    args.data_dir.display()
+                );
+            }
             return if refused { 3 } else { 1 };
         }
     };

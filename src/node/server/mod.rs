@@ -260,8 +260,10 @@ impl Server {
             "starting node {id} mode={}",
             mode_name(&mode)
         );
+        // Every mode has created its storage by now: whatever is missing
+        // was lost, and is corruption (never an empty log).
         let (storage, recovered) =
-            FileStorage::<Record<KvStore>>::open(&dir.storage_dir(), limits)?;
+            FileStorage::<Record<KvStore>>::open_existing(&dir.storage_dir(), limits)?;
         if let Some(torn) = &recovered.torn_tail {
             tracing::warn!(
                 file = %torn.path.display(),

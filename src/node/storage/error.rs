@@ -17,9 +17,10 @@ pub enum StorageError {
         /// The underlying error.
         source: io::Error,
     },
-    /// A complete record or snapshot is damaged: the node must not start
-    /// from it (the operator may wipe the directory; the node then starts
-    /// amnesiac).
+    /// Storage holds less than was made durable, or damaged data: a segment
+    /// or the snapshot missing or short, a damaged record that was synced. The
+    /// node must not start from it as a voting member (exit 3; with
+    /// `--recover-amnesiac` it sets the state aside and starts amnesiac).
     #[error("corrupt storage: {path} at byte offset {offset}: {reason}")]
     Corrupt {
         /// The damaged file.
@@ -28,6 +29,23 @@ pub enum StorageError {
         offset: u64,
         /// What is wrong.
         reason: String,
+    },
+    /// A WAL segment or snapshot of a format version this build does not
+    /// read: the node refuses to start rather than guess at its layout.
+    #[error(
+        "{path} at byte offset {offset}: storage format version {found} is not supported (this build reads version \
+         {supported}); start a build that reads it, or restart this node with \
+         --recover-amnesiac to set the state aside"
+    )]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// Where its version (or, for format 1, its magic) is.
+        offset: u64,
+        /// The version it carries (1: the format before version fields).
+        found: u32,
+        /// [`super::FORMAT_VERSION`].
+        supported: u32,
     },
     /// A record to append serializes to more than the limit.
     #[error("record of {len} bytes exceeds max_record_bytes {limit}")]
@@ -58,6 +76,16 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// Whether this error is about what is on disk (corruption, lost data,
+    /// an unknown format) rather than a failing operation: the node refuses
+    /// to start (exit 3) until the operator decides.
+    pub fn is_bad_state(&self) -> bool {
+        matches!(
+            self,
+            StorageError::Corrupt { .. } | StorageError::UnsupportedFormat { .. }
+        )
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         StorageError::Io {
             op,

@@ -1,10 +1,18 @@
 //! [`FileStorage`]: the WAL and snapshot in one directory.
 //!
-//! Layout: `wal-<seq>.log` segments of framed records ([`super::frame`]) and
-//! one `snapshot` file ([`super::snapshot`]) holding the compaction base (the
-//! records that replace the log's prefix, [`Storage::compact`]) and naming
-//! the first segment after it. A new segment starts at every compaction, and
-//! the segments the snapshot covers are deleted: the log's truncation.
+//! Layout: `wal-<seq>.log` segments of groups of framed records
+//! ([`super::frame`]) and one `snapshot` file ([`super::snapshot`]) holding
+//! the compaction base (the records that replace the log's prefix,
+//! [`Storage::compact`]) and naming the live segment after it: the manifest,
+//! written atomically when storage is created and at each compaction, never
+//! per write. A new segment starts at every compaction, and the segments the
+//! snapshot covers are deleted: the log's truncation.
+//!
+//! Recovery never returns less than was made durable without saying so: a
+//! missing directory (for [`FileStorage::open_existing`]), manifest or live
+//! segment, a segment shorter than its header, and damage to a synced group
+//! are [`StorageError::Corrupt`] naming file and offset; only the unsynced
+//! last group may be cut ([`super::segment`] has the rule).
 //!
 //! Records are serialized with `postcard`: compact (varints, no field names:
 //! a WAL is written on every request, so bytes per record are fsync
@@ -20,8 +28,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::frame::{self, SegmentEnd};
+use super::frame::{self, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES};
 use super::fsutil::{sync_dir, write_atomic};
+use super::segment;
 use super::snapshot::{self, SNAPSHOT_FILE};
 use super::{Recovered, Storage, StorageError, StorageLimits, TornTail};
 
@@ -45,15 +54,94 @@ fn parse_segment_name(name: &str) -> Option<u64> {
 
 /// The durable state read from a directory.
 struct OnDisk<R> {
-    /// The compaction base, then the segments' records.
+    /// The compaction base, then the live segment's records.
     records: Vec<R>,
     base_records: usize,
-    /// The segment records are appended to next.
-    last_segment: u64,
-    /// A torn tail found in the last segment (not yet cut).
+    /// The live segment: the one the manifest names.
+    segment_seq: u64,
+    /// The seq of the next group to write in it.
+    next_group: u64,
+    /// A torn tail found in the live segment (not yet cut).
     torn: Option<TornTail>,
-    /// Segments older than the snapshot, left by a crash during truncation.
-    stale: Vec<PathBuf>,
+    /// Segments to remove: older ones the snapshot covers, left by a crash
+    /// during truncation, and empty newer ones left by a crash during a
+    /// compaction.
+    leftovers: Vec<PathBuf>,
+}
+
+fn corrupt(path: PathBuf, offset: u64, reason: impl Into<String>) -> StorageError {
+    StorageError::Corrupt {
+        path,
+        offset,
+        reason: reason.into(),
+    }
+}
+
+/// The manifest's live segment and the compaction base.
+fn read_base<R: DeserializeOwned>(
+    path: &Path,
+    limits: StorageLimits,
+) -> Result<(u64, Vec<R>), StorageError> {
+    let Some((first, bytes)) = snapshot::read(path, limits.max_snapshot_bytes)? else {
+        return Err(corrupt(
+            path.to_path_buf(),
+            0,
+            "the snapshot file, which is the WAL's manifest, is missing: the log it named \
+             (and what it promised) cannot be checked",
+        ));
+    };
+    // Checksummed already: a decode failure is a format mismatch, not a torn
+    // write. (serde caps a sequence's preallocation, so a wrong element
+    // count cannot allocate much before failing.)
+    let base = postcard::from_bytes(&bytes).map_err(|e| {
+        corrupt(
+            path.to_path_buf(),
+            0,
+            format!("snapshot with a valid checksum does not decode: {e}"),
+        )
+    })?;
+    Ok((first, base))
+}
+
+/// The segment files of `dir`, by seq.
+fn segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
+    let mut found = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
+        let name = entry.file_name();
+        if let Some(seq) = name.to_str().and_then(parse_segment_name) {
+            found.push((seq, entry.path()));
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+fn file_len(path: &Path) -> Result<u64, StorageError> {
+    Ok(std::fs::metadata(path)
+        .map_err(|e| StorageError::io("stat", path, e))?
+        .len())
+}
+
+/// Segments other than the live one: covered by the snapshot, or empty ones
+/// a compaction created before its crash. A newer one holding data is
+/// corruption (nothing is appended to a segment the manifest does not name).
+fn leftover_segments(dir: &Path, live: u64) -> Result<Vec<PathBuf>, StorageError> {
+    let mut leftovers = Vec::new();
+    for (seq, path) in segment_files(dir)? {
+        if seq > live && file_len(&path)? > SEGMENT_HEADER_BYTES as u64 {
+            return Err(corrupt(
+                path,
+                SEGMENT_HEADER_BYTES as u64,
+                format!("WAL segment {seq} holds data, but the manifest names segment {live}"),
+            ));
+        }
+        if seq != live {
+            leftovers.push(path);
+        }
+    }
+    Ok(leftovers)
 }
 
 fn read_dir_state<R: DeserializeOwned>(
@@ -61,83 +149,101 @@ fn read_dir_state<R: DeserializeOwned>(
     limits: StorageLimits,
 ) -> Result<OnDisk<R>, StorageError> {
     let snapshot_path = dir.join(SNAPSHOT_FILE);
-    let (first_segment, mut records) =
-        match snapshot::read(&snapshot_path, limits.max_snapshot_bytes)? {
-            Some((first, bytes)) => {
-                // Checksummed already: a decode failure is a format mismatch,
-                // not a torn write. (serde caps a sequence's preallocation, so a
-                // wrong element count cannot allocate much before failing.)
-                let base: Vec<R> =
-                    postcard::from_bytes(&bytes).map_err(|e| StorageError::Corrupt {
-                        path: snapshot_path.clone(),
-                        offset: 0,
-                        reason: format!("snapshot with a valid checksum does not decode: {e}"),
-                    })?;
-                (first, base)
-            }
-            None => (1, Vec::new()),
-        };
+    let (live, mut records) = read_base::<R>(&snapshot_path, limits)?;
     let base_records = records.len();
-    let mut live = Vec::new();
-    let mut stale = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| StorageError::io("list directory", dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| StorageError::io("list directory", dir, e))?;
-        let name = entry.file_name();
-        let Some(seq) = name.to_str().and_then(parse_segment_name) else {
-            continue;
-        };
-        if seq < first_segment {
-            stale.push(entry.path());
-        } else {
-            live.push(seq);
-        }
+    let leftovers = leftover_segments(dir, live)?;
+    let path = dir.join(segment_file_name(live));
+    if !path.exists() {
+        return Err(corrupt(
+            path,
+            0,
+            format!(
+                "WAL segment {live} is missing, though the manifest {} names it: \
+                 records made durable are gone",
+                snapshot_path.display()
+            ),
+        ));
     }
-    live.sort_unstable();
-    for (expected, &seq) in (first_segment..).zip(&live) {
-        if seq != expected {
-            // A hole means lost records: replaying around it would apply
-            // later records without earlier ones.
-            return Err(StorageError::Corrupt {
-                path: dir.join(segment_file_name(expected)),
-                offset: 0,
-                reason: format!("WAL segment {expected} is missing (segment {seq} exists)"),
-            });
-        }
-    }
-    let mut torn = None;
-    for (i, &seq) in live.iter().enumerate() {
-        let path = dir.join(segment_file_name(seq));
-        match frame::scan(&path, limits.max_record_bytes, &mut records)? {
-            SegmentEnd::Clean => {}
-            SegmentEnd::Torn { offset } => {
-                if i + 1 != live.len() {
-                    // Segments before the last were synced before the next
-                    // was created: a partial record there is damage.
-                    return Err(StorageError::Corrupt {
-                        path,
-                        offset,
-                        reason: "partial record in a WAL segment that is not the last".to_string(),
-                    });
-                }
-                let file_len = std::fs::metadata(&path)
-                    .map_err(|e| StorageError::io("stat", &path, e))?
-                    .len();
-                torn = Some(TornTail {
-                    path,
-                    offset,
-                    bytes_cut: file_len - offset,
-                });
-            }
-        }
-    }
+    let mut scanned = segment::scan::<R>(&path, live, limits.max_record_bytes)?;
+    records.append(&mut scanned.records);
+    let torn = match scanned.torn {
+        Some(offset) => Some(TornTail {
+            bytes_cut: file_len(&path)? - offset,
+            path,
+            offset,
+        }),
+        None => None,
+    };
     Ok(OnDisk {
         records,
         base_records,
-        last_segment: live.last().copied().unwrap_or(first_segment),
+        segment_seq: live,
+        next_group: scanned.next_group,
         torn,
-        stale,
+        leftovers,
     })
+}
+
+/// Creates WAL segment `seq` (its header written and fsynced; the caller
+/// syncs the directory) and returns it open for appending.
+fn create_segment(dir: &Path, seq: u64) -> Result<File, StorageError> {
+    let path = dir.join(segment_file_name(seq));
+    let mut segment = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StorageError::io("create", &path, e))?;
+    segment
+        .write_all(&frame::segment_header(seq))
+        .map_err(|e| StorageError::io("write", &path, e))?;
+    segment
+        .sync_all()
+        .map_err(|e| StorageError::io("fsync", &path, e))?;
+    Ok(segment)
+}
+
+/// Whether `dir` holds no storage yet: it does not exist, or it has no
+/// snapshot (manifest) and no segment with data (a creation that crashed
+/// before its manifest was written had appended nothing).
+fn is_new(dir: &Path) -> Result<bool, StorageError> {
+    if !dir.exists() {
+        return Ok(true);
+    }
+    if dir.join(SNAPSHOT_FILE).exists() {
+        return Ok(false);
+    }
+    for (_, path) in segment_files(dir)? {
+        if file_len(&path)? > SEGMENT_HEADER_BYTES as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Creates empty storage in `dir` durably: segment 1, then the manifest
+/// naming it (an empty snapshot).
+fn create(dir: &Path) -> Result<(), StorageError> {
+    let created = !dir.exists();
+    std::fs::create_dir_all(dir).map_err(|e| StorageError::io("create directory", dir, e))?;
+    if created {
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+    }
+    create_segment(dir, 1)?;
+    sync_dir(dir)?;
+    let empty = postcard::to_stdvec(&Vec::<()>::new()).map_err(StorageError::Encode)?;
+    write_atomic(&dir.join(SNAPSHOT_FILE), &snapshot::encode(1, &empty))
+}
+
+/// Creates empty storage in `dir` (a new node's, before its identity is
+/// written), unless it holds storage already.
+pub fn create_storage_dir(dir: &Path) -> Result<(), StorageError> {
+    if is_new(dir)? {
+        create(dir)?;
+    }
+    Ok(())
 }
 
 /// The write-ahead log and snapshots of one node, in one directory, holding
@@ -147,26 +253,26 @@ pub struct FileStorage<R> {
     limits: StorageLimits,
     segment: File,
     segment_seq: u64,
-    /// Encoded frames, reused between appends.
+    /// The seq of the next group written to the segment.
+    next_group: u64,
+    /// Encoded frames of one append, reused between appends.
     frames: Vec<u8>,
+    /// Where each frame in `frames` ends.
+    frame_ends: Vec<usize>,
     /// A record's payload, reused between records.
     scratch: Vec<u8>,
-    /// Whether bytes were written since the last `fdatasync`.
-    dirty: bool,
     /// Set by the first failed write or sync; all later writes are refused.
     failed: Option<String>,
-    /// Test mode ([`FileStorage::buffer_until_sync`]): frames stay in
-    /// `pending` until `sync` writes them.
-    buffer_until_sync: bool,
-    /// Frames appended but not yet written (only with `buffer_until_sync`).
+    /// The group being built: room for its header, then the frames
+    /// appended since the last sync (empty if none).
     pending: Vec<u8>,
     /// The planted bug of [`FileStorage::skip_fsync`].
     skip_fsync: bool,
     _records: PhantomData<fn(R) -> R>,
 }
 
-/// The most unsynced bytes [`FileStorage::buffer_until_sync`] keeps in
-/// memory; beyond it they are written (without fdatasync) to bound memory.
+/// The most unsynced bytes [`FileStorage`] keeps in memory; an append past
+/// it first writes and syncs the group so far, to bound memory.
 pub const MAX_PENDING_BYTES: usize = 64 << 20;
 
 impl<R> std::fmt::Debug for FileStorage<R> {
@@ -174,24 +280,36 @@ impl<R> std::fmt::Debug for FileStorage<R> {
         f.debug_struct("FileStorage")
             .field("dir", &self.dir)
             .field("segment_seq", &self.segment_seq)
-            .field("dirty", &self.dirty)
+            .field("next_group", &self.next_group)
             .field("failed", &self.failed)
             .finish_non_exhaustive()
     }
 }
 
 impl<R: DeserializeOwned> FileStorage<R> {
-    /// Opens (creating it if needed) the storage in `dir` and recovers it:
-    /// the compaction base and every record after it. A torn tail is cut off (the
-    /// file truncated and synced) and reported; corruption is an error naming
-    /// the file and byte offset, and the node must not start.
+    /// Opens the storage in `dir`, creating it if `dir` holds none, and
+    /// recovers it: the compaction base and every record after it. A torn
+    /// tail is cut off (the file truncated and synced) and reported; lost or
+    /// damaged durable data is an error naming the file and byte offset, and
+    /// the node must not start. A node recovering its own state uses
+    /// [`FileStorage::open_existing`], which never creates.
     pub fn open(dir: &Path, limits: StorageLimits) -> Result<(Self, Recovered<R>), StorageError> {
-        let created = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(|e| StorageError::io("create directory", dir, e))?;
-        if created {
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                sync_dir(parent)?;
-            }
+        create_storage_dir(dir)?;
+        Self::open_existing(dir, limits)
+    }
+
+    /// [`FileStorage::open`] of storage that must exist: a missing directory
+    /// or manifest is corruption (state made durable is gone), not a new log.
+    pub fn open_existing(
+        dir: &Path,
+        limits: StorageLimits,
+    ) -> Result<(Self, Recovered<R>), StorageError> {
+        if !dir.is_dir() {
+            return Err(corrupt(
+                dir.to_path_buf(),
+                0,
+                "the WAL directory is missing: the log this node made durable is gone",
+            ));
         }
         let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
         if tmp.exists() {
@@ -199,48 +317,28 @@ impl<R: DeserializeOwned> FileStorage<R> {
             std::fs::remove_file(&tmp).map_err(|e| StorageError::io("remove", &tmp, e))?;
         }
         let state = read_dir_state::<R>(dir, limits)?;
-        let mut dir_changed = false;
-        for path in &state.stale {
-            // Covered by the snapshot; a crash interrupted their deletion.
-            std::fs::remove_file(path).map_err(|e| StorageError::io("remove", path, e))?;
-            dir_changed = true;
-        }
-        if let Some(torn) = &state.torn {
-            tracing::warn!(
-                path = %torn.path.display(),
-                offset = torn.offset,
-                bytes_cut = torn.bytes_cut,
-                "cutting a torn write off the end of the WAL"
-            );
-            let file = OpenOptions::new()
-                .write(true)
-                .open(&torn.path)
-                .map_err(|e| StorageError::io("open", &torn.path, e))?;
-            file.set_len(torn.offset)
-                .map_err(|e| StorageError::io("truncate", &torn.path, e))?;
-            file.sync_all()
-                .map_err(|e| StorageError::io("fsync", &torn.path, e))?;
-        }
-        let segment_path = dir.join(segment_file_name(state.last_segment));
-        let existed = segment_path.exists();
+        let segment_path = dir.join(segment_file_name(state.segment_seq));
+        settle(dir, &state)?;
         let segment = OpenOptions::new()
-            .create(true)
             .append(true)
             .open(&segment_path)
             .map_err(|e| StorageError::io("open", &segment_path, e))?;
-        if !existed || dir_changed {
-            sync_dir(dir)?;
-        }
+        // What recovery read may be in the page cache only (a process killed
+        // between a write and its fdatasync): make it durable before anything
+        // is appended after it or sent because of it.
+        segment
+            .sync_all()
+            .map_err(|e| StorageError::io("fsync", &segment_path, e))?;
         let storage = FileStorage {
             dir: dir.to_path_buf(),
             limits,
             segment,
-            segment_seq: state.last_segment,
+            segment_seq: state.segment_seq,
+            next_group: state.next_group,
             frames: Vec::new(),
+            frame_ends: Vec::new(),
             scratch: Vec::new(),
-            dirty: false,
             failed: None,
-            buffer_until_sync: false,
             pending: Vec::new(),
             skip_fsync: false,
             _records: PhantomData,
@@ -254,39 +352,67 @@ impl<R: DeserializeOwned> FileStorage<R> {
     }
 }
 
-impl<R> FileStorage<R> {
-    /// Test mode for process-level crash tests: appended records stay in
-    /// this process's memory until [`Storage::sync`] writes and fdatasyncs
-    /// them, so killing the process (SIGKILL) loses exactly the unsynced
-    /// records, as a power loss would. (Normally a SIGKILL loses nothing:
-    /// the page cache survives it, so it cannot show a missing fsync.)
-    /// Past [`MAX_PENDING_BYTES`] unsynced bytes they are written early.
-    pub fn buffer_until_sync(mut self) -> Self {
-        self.buffer_until_sync = true;
-        self
+/// Removes leftover segments and cuts a torn tail, durably.
+fn settle<R>(dir: &Path, state: &OnDisk<R>) -> Result<(), StorageError> {
+    for path in &state.leftovers {
+        std::fs::remove_file(path).map_err(|e| StorageError::io("remove", path, e))?;
     }
+    if let Some(torn) = &state.torn {
+        tracing::warn!(
+            path = %torn.path.display(),
+            offset = torn.offset,
+            bytes_cut = torn.bytes_cut,
+            "cutting a torn write off the end of the WAL"
+        );
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&torn.path)
+            .map_err(|e| StorageError::io("open", &torn.path, e))?;
+        file.set_len(torn.offset)
+            .map_err(|e| StorageError::io("truncate", &torn.path, e))?;
+        file.sync_all()
+            .map_err(|e| StorageError::io("fsync", &torn.path, e))?;
+    }
+    if !state.leftovers.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(())
+}
 
+impl<R> FileStorage<R> {
     /// Planted bug (the `faults` feature only): `sync` reports success
-    /// without writing buffered records or calling fdatasync. With
-    /// [`FileStorage::buffer_until_sync`], a SIGKILL then loses acknowledged
-    /// records, which a crash test must catch.
+    /// without writing the group or calling fdatasync. Appended records stay
+    /// in this process's memory until a sync, so a SIGKILL (or a
+    /// `mem::forget`) then loses acknowledged records, which a crash test
+    /// must catch.
     #[cfg(feature = "faults")]
     pub fn skip_fsync(mut self) -> Self {
         self.skip_fsync = true;
         self
     }
 
-    /// Writes the pending frames (buffered mode) to the segment.
-    fn write_pending(&mut self) -> Result<(), StorageError> {
+    /// Writes the pending group (header, then its frames) in one write and
+    /// fdatasyncs it: the next group is written only after this returns.
+    fn write_group(&mut self) -> Result<(), StorageError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let body_len = self.pending.len() - GROUP_HEADER_BYTES;
+        let body_len = u32::try_from(body_len).map_err(|_| StorageError::RecordTooLarge {
+            len: body_len,
+            limit: u32::MAX,
+        })?;
+        let header = frame::group_header(self.segment_seq, body_len, self.next_group);
+        self.pending[..GROUP_HEADER_BYTES].copy_from_slice(&header);
         let path = self.current_segment();
-        self.dirty = true;
         self.segment
             .write_all(&self.pending)
-            .map_err(|e| StorageError::io("append", path, e))?;
+            .map_err(|e| StorageError::io("append", &path, e))?;
+        self.segment
+            .sync_data()
+            .map_err(|e| StorageError::io("fdatasync", path, e))?;
         self.pending.clear();
+        self.next_group += 1;
         Ok(())
     }
 
@@ -328,14 +454,15 @@ impl<R> FileStorage<R> {
         }
         result
     }
-}
 
-impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
-    fn append(&mut self, records: &[R]) -> Result<(), StorageError> {
-        self.check_usable()?;
-        // Encode the whole batch first: a record that is too large or does
-        // not serialize rejects the batch before any byte is written.
+    /// Encodes `records` into `frames` (all or none: a record that is too
+    /// large or does not serialize rejects the batch).
+    fn encode_batch(&mut self, records: &[R]) -> Result<(), StorageError>
+    where
+        R: Serialize,
+    {
         self.frames.clear();
+        self.frame_ends.clear();
         for record in records {
             self.scratch.clear();
             self.scratch = postcard::to_extend(record, std::mem::take(&mut self.scratch))
@@ -345,24 +472,33 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
                 self.limits.max_record_bytes,
                 &mut self.frames,
             )?;
+            self.frame_ends.push(self.frames.len());
         }
-        if self.frames.is_empty() {
-            return Ok(());
-        }
-        if self.buffer_until_sync {
-            self.pending.extend_from_slice(&self.frames);
-            if self.pending.len() <= MAX_PENDING_BYTES {
-                return Ok(());
+        Ok(())
+    }
+}
+
+impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
+    /// Keeps the records in memory: they are written, as one group, by the
+    /// next [`Storage::sync`] (or earlier, synced, past
+    /// [`MAX_PENDING_BYTES`]).
+    fn append(&mut self, records: &[R]) -> Result<(), StorageError> {
+        self.check_usable()?;
+        self.encode_batch(records)?;
+        let mut start = 0;
+        for i in 0..self.frame_ends.len() {
+            let end = self.frame_ends[i];
+            let body = self.pending.len().saturating_sub(GROUP_HEADER_BYTES);
+            if body > 0 && body + (end - start) > MAX_PENDING_BYTES {
+                self.guarded(|s| s.write_group())?;
             }
-            return self.guarded(|s| s.write_pending());
+            if self.pending.is_empty() {
+                self.pending.resize(GROUP_HEADER_BYTES, 0);
+            }
+            self.pending.extend_from_slice(&self.frames[start..end]);
+            start = end;
         }
-        self.guarded(|s| {
-            let path = s.current_segment();
-            s.dirty = true;
-            s.segment
-                .write_all(&s.frames)
-                .map_err(|e| StorageError::io("append", path, e))
-        })
+        Ok(())
     }
 
     fn sync(&mut self) -> Result<(), StorageError> {
@@ -370,18 +506,7 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         if self.skip_fsync {
             return Ok(());
         }
-        self.guarded(|s| s.write_pending())?;
-        if !self.dirty {
-            return Ok(());
-        }
-        self.guarded(|s| {
-            let path = s.current_segment();
-            s.segment
-                .sync_data()
-                .map_err(|e| StorageError::io("fdatasync", path, e))?;
-            s.dirty = false;
-            Ok(())
-        })
+        self.guarded(|s| s.write_group())
     }
 
     fn compact(&mut self, base: &[R]) -> Result<(), StorageError> {
@@ -402,12 +527,9 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         self.pending.clear();
         self.guarded(|s| {
             let next = s.segment_seq + 1;
-            let next_path = s.dir.join(segment_file_name(next));
-            let segment = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&next_path)
-                .map_err(|e| StorageError::io("create", &next_path, e))?;
+            // Its header is durable, and its entry, before the manifest
+            // names it.
+            let segment = create_segment(&s.dir, next)?;
             sync_dir(&s.dir)?;
             write_atomic(
                 &s.dir.join(SNAPSHOT_FILE),
@@ -415,6 +537,7 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
             )?;
             s.segment = segment;
             s.segment_seq = next;
+            s.next_group = 1;
             // The snapshot now covers every older segment: truncate the log.
             for seq in (1..next).rev() {
                 let old = s.dir.join(segment_file_name(seq));
@@ -429,16 +552,17 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
         })
     }
 
+    /// The durable state: records appended but not yet synced are not in it.
     fn recover(&mut self) -> Result<Recovered<R>, StorageError> {
         self.check_usable()?;
         let state = read_dir_state::<R>(&self.dir, self.limits)?;
         if let Some(torn) = state.torn {
-            // Every append is one whole write; a partial record while the
+            // Every group is one whole write, synced; a partial one while the
             // storage is open means something else wrote to the file.
             return Err(StorageError::Corrupt {
                 path: torn.path,
                 offset: torn.offset,
-                reason: "partial record in the WAL while it is open".to_string(),
+                reason: "partial group in the WAL while it is open".to_string(),
             });
         }
         Ok(Recovered {
@@ -451,9 +575,9 @@ impl<R: Serialize + DeserializeOwned> Storage<R> for FileStorage<R> {
 
 impl<R> Drop for FileStorage<R> {
     fn drop(&mut self) {
-        // A clean stop keeps what was appended, as the page cache would
-        // (buffered mode only; a killed process never gets here).
-        if self.failed.is_none() && self.write_pending().is_err() {
+        // A clean stop keeps what was appended: it writes and syncs the
+        // pending group (a killed process never gets here).
+        if self.failed.is_none() && self.write_group().is_err() {
             tracing::warn!(dir = %self.dir.display(), "could not write unsynced records at close");
         }
     }

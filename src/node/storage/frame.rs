@@ -1,34 +1,39 @@
-//! The WAL's record framing: `len: u32 LE | crc: u32 LE | payload`.
+//! The WAL's on-disk layout (format [`FORMAT_VERSION`]): headers and frames.
 //!
-//! The checksum is CRC32C over the length bytes *and* the payload, so a
-//! damaged length field is detected, and an all-zero header (a zero-filled
-//! tail) never passes as a valid empty record (CRC32C of four zero bytes is
-//! not zero).
+//! A segment is `segment header | group*`:
+//! - segment header ([`SEGMENT_HEADER_BYTES`]): `magic "SYNODWAL" | version:
+//!   u32 LE | segment seq: u64 LE | crc32c: u32 LE` (over the bytes before
+//!   it). Written and fsynced when the segment is created, before the
+//!   manifest names it: a segment shorter than its header, or with a damaged
+//!   one, lost synced data.
+//! - group ([`GROUP_HEADER_BYTES`] + body): everything one
+//!   [`super::Storage::sync`] wrote, in ONE write followed by one fdatasync:
+//!   `body_len: u32 LE | group seq: u64 LE | crc32c: u32 LE` (over the
+//!   segment seq, `body_len` and the group seq, so a group from another
+//!   segment or position does not pass), then the body: record frames.
+//! - record frame ([`FRAME_HEADER_BYTES`] + payload): `len: u32 LE | crc32c:
+//!   u32 LE | payload`, the checksum over the length bytes *and* the payload
+//!   (an all-zero header never passes as an empty record).
 //!
-//! Classifying the end of a segment (the rule of the node issue): only a
-//! *partial last record* is a torn write, cut off on recovery:
-//! - fewer than [`FRAME_HEADER_BYTES`] bytes remain, or
-//! - the record's length runs past the end of the file and no intact record
-//!   follows its header, or
-//! - its checksum fails and the file is zero from inside this record to its
-//!   end (zero-filled: the size grew but the data never reached the disk).
-//!
-//! A complete record with a bad checksum and anything non-zero after it is
-//! corruption, as is a length above the limit (checked before allocating),
-//! and a length running past the end with an intact record after it (a
-//! damaged length field: cutting there would silently drop the intact,
-//! possibly acknowledged, records behind it; a property test found this).
-
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
-use std::path::Path;
+//! A group is written only after the previous group's fdatasync returned
+//! (and recovery fsyncs what it read before anything is appended), so any
+//! byte of the file after a group's end proves that group was synced. The
+//! classification of damage lives in [`super::segment`].
 
 use serde::de::DeserializeOwned;
 
 use super::StorageError;
 
-/// Bytes of a frame header (length and checksum).
+/// The WAL and snapshot format this build writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 2;
+/// Bytes of a record frame's header (length and checksum).
 pub const FRAME_HEADER_BYTES: usize = 8;
+/// Bytes of a segment's header.
+pub const SEGMENT_HEADER_BYTES: usize = 24;
+/// Bytes of a group's header.
+pub const GROUP_HEADER_BYTES: usize = 16;
+
+const SEGMENT_MAGIC: &[u8; 8] = b"SYNODWAL";
 
 fn checksum(len_le: [u8; 4], payload: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(&len_le), payload)
@@ -54,162 +59,144 @@ pub(crate) fn encode(
     Ok(())
 }
 
-/// How a segment ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SegmentEnd {
-    /// The last record ended exactly at the end of the file.
-    Clean,
-    /// A partial last record starts at `offset`: a torn write.
-    Torn {
-        /// Where the torn record starts (the length to truncate to).
-        offset: u64,
-    },
+/// The header of segment `seq`.
+pub(crate) fn segment_header(seq: u64) -> [u8; SEGMENT_HEADER_BYTES] {
+    let mut out = [0u8; SEGMENT_HEADER_BYTES];
+    out[..8].copy_from_slice(SEGMENT_MAGIC);
+    out[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[12..20].copy_from_slice(&seq.to_le_bytes());
+    let crc = crc32c::crc32c(&out[..20]);
+    out[20..].copy_from_slice(&crc.to_le_bytes());
+    out
 }
 
-/// Reads every record of the segment at `path`, pushing them onto `out`.
-pub(crate) fn scan<R: DeserializeOwned>(
-    path: &Path,
+/// What is wrong with a segment header, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SegmentHeaderError {
+    /// Not a format-2 segment header, or damaged.
+    Damaged(String),
+    /// A well-formed header of another format version.
+    Version(u32),
+}
+
+/// Checks the header of segment `seq`.
+pub(crate) fn check_segment_header(
+    header: &[u8; SEGMENT_HEADER_BYTES],
+    seq: u64,
+) -> Result<(), SegmentHeaderError> {
+    let damaged = |why: &str| Err(SegmentHeaderError::Damaged(why.to_string()));
+    if header.iter().all(|&b| b == 0) {
+        return damaged("the segment header is zero-filled");
+    }
+    if &header[..8] != SEGMENT_MAGIC {
+        return damaged(
+            "bad segment magic: not a synod WAL segment, or one of format 1 \
+             (written before format versions)",
+        );
+    }
+    let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    if version != FORMAT_VERSION {
+        return Err(SegmentHeaderError::Version(version));
+    }
+    let stored = u32::from_le_bytes([header[20], header[21], header[22], header[23]]);
+    if crc32c::crc32c(&header[..20]) != stored {
+        return damaged("segment header checksum mismatch");
+    }
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&header[12..20]);
+    let found = u64::from_le_bytes(word);
+    if found != seq {
+        return Err(SegmentHeaderError::Damaged(format!(
+            "the segment header names segment {found}, not {seq}"
+        )));
+    }
+    Ok(())
+}
+
+fn group_checksum(segment_seq: u64, body_len: u32, group_seq: u64) -> u32 {
+    let mut crc = crc32c::crc32c(&segment_seq.to_le_bytes());
+    crc = crc32c::crc32c_append(crc, &body_len.to_le_bytes());
+    crc32c::crc32c_append(crc, &group_seq.to_le_bytes())
+}
+
+/// The header of group `group_seq` of segment `segment_seq`.
+pub(crate) fn group_header(
+    segment_seq: u64,
+    body_len: u32,
+    group_seq: u64,
+) -> [u8; GROUP_HEADER_BYTES] {
+    let mut out = [0u8; GROUP_HEADER_BYTES];
+    out[..4].copy_from_slice(&body_len.to_le_bytes());
+    out[4..12].copy_from_slice(&group_seq.to_le_bytes());
+    let crc = group_checksum(segment_seq, body_len, group_seq);
+    out[12..].copy_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// A group header's body length and group seq, if its checksum holds.
+pub(crate) fn parse_group_header(bytes: &[u8], segment_seq: u64) -> Option<(u32, u64)> {
+    if bytes.len() < GROUP_HEADER_BYTES {
+        return None;
+    }
+    let body_len = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[4..12]);
+    let group_seq = u64::from_le_bytes(word);
+    let stored = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
+    (group_checksum(segment_seq, body_len, group_seq) == stored).then_some((body_len, group_seq))
+}
+
+/// Why a group's body did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// A frame is damaged or partial (possibly a torn write): at its offset
+    /// in the body.
+    Damaged(usize, String),
+    /// A frame with a valid checksum does not decode: never a torn write.
+    Undecodable(usize, String),
+}
+
+/// Decodes every frame of a group's body, which they must fill exactly.
+pub(crate) fn decode_body<R: DeserializeOwned>(
+    body: &[u8],
     max_record_bytes: u32,
-    out: &mut Vec<R>,
-) -> Result<SegmentEnd, StorageError> {
-    let file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
-    let file_len = file
-        .metadata()
-        .map_err(|e| StorageError::io("stat", path, e))?
-        .len();
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let corrupt = |offset: u64, reason: String| StorageError::Corrupt {
-        path: path.to_path_buf(),
-        offset,
-        reason,
-    };
-    let mut offset = 0u64;
-    let mut payload = Vec::new();
-    while offset < file_len {
-        let remaining = file_len - offset;
-        if remaining < FRAME_HEADER_BYTES as u64 {
-            return Ok(SegmentEnd::Torn { offset });
+) -> Result<Vec<R>, BodyError> {
+    let mut records = Vec::new();
+    let mut at = 0usize;
+    while at < body.len() {
+        let rest = &body[at..];
+        if rest.len() < FRAME_HEADER_BYTES {
+            let why = format!(
+                "{} bytes left in the group, less than a frame header",
+                rest.len()
+            );
+            return Err(BodyError::Damaged(at, why));
         }
-        let mut header = [0u8; FRAME_HEADER_BYTES];
-        reader
-            .read_exact(&mut header)
-            .map_err(|e| StorageError::io("read", path, e))?;
-        let len_le = [header[0], header[1], header[2], header[3]];
+        let len_le = [rest[0], rest[1], rest[2], rest[3]];
         let len = u32::from_le_bytes(len_le);
-        let stored_crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let stored = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         if len > max_record_bytes {
-            // Checked before allocating: a flipped high bit must not become a
-            // gigabyte allocation. No writer produces such a length, so this
-            // is damage, not a torn write.
-            return Err(corrupt(
-                offset,
-                format!("record length {len} exceeds max_record_bytes {max_record_bytes}"),
-            ));
+            let why = format!("record length {len} exceeds max_record_bytes {max_record_bytes}");
+            return Err(BodyError::Damaged(at, why));
         }
-        let end = offset + FRAME_HEADER_BYTES as u64 + u64::from(len);
-        if end > file_len {
-            if let Some(intact) = intact_frame_after(path, offset + 1, file_len, max_record_bytes)?
-            {
-                return Err(corrupt(
-                    offset,
-                    format!(
-                        "record length {len} runs past the end of the file, but an intact \
-                         record follows at offset {intact}: a damaged length, not a torn write"
-                    ),
-                ));
-            }
-            return Ok(SegmentEnd::Torn { offset });
+        let payload = &rest[FRAME_HEADER_BYTES..];
+        if len as usize > payload.len() {
+            let why = format!("record length {len} runs past the end of its group");
+            return Err(BodyError::Damaged(at, why));
         }
-        payload.clear();
-        payload.resize(len as usize, 0);
-        reader
-            .read_exact(&mut payload)
-            .map_err(|e| StorageError::io("read", path, e))?;
-        if checksum(len_le, &payload) != stored_crc {
-            // Only a failed checksum needs the file's zero tail: every
-            // outcome below ends the scan.
-            let zeros_from = zero_tail_start(path, file_len)?;
-            if zeros_from < end {
-                return Ok(SegmentEnd::Torn { offset });
-            }
-            return Err(corrupt(
-                offset,
-                format!("checksum mismatch in a complete record of {len} bytes"),
-            ));
+        let payload = &payload[..len as usize];
+        if checksum(len_le, payload) != stored {
+            let why = format!("checksum mismatch in a record of {len} bytes");
+            return Err(BodyError::Damaged(at, why));
         }
-        let record = postcard::from_bytes(&payload).map_err(|e| {
-            corrupt(
-                offset,
+        let record = postcard::from_bytes(payload).map_err(|e| {
+            BodyError::Undecodable(
+                at,
                 format!("record with a valid checksum does not decode: {e}"),
             )
         })?;
-        out.push(record);
-        offset = end;
+        records.push(record);
+        at += FRAME_HEADER_BYTES + len as usize;
     }
-    Ok(SegmentEnd::Clean)
-}
-
-/// The offset of the first intact frame (its length fits and its checksum
-/// holds) starting in `from..file_len`, if any. Only called on a record that
-/// runs past the end, so the region is shorter than one maximal record
-/// (`file_len - from < FRAME_HEADER_BYTES + max_record_bytes`): reading it
-/// is bounded. A random false match needs a 32-bit checksum collision.
-fn intact_frame_after(
-    path: &Path,
-    from: u64,
-    file_len: u64,
-    max_record_bytes: u32,
-) -> Result<Option<u64>, StorageError> {
-    let region_len = file_len.saturating_sub(from);
-    if region_len < FRAME_HEADER_BYTES as u64
-        || region_len > FRAME_HEADER_BYTES as u64 + u64::from(max_record_bytes)
-    {
-        return Ok(None);
-    }
-    let mut file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
-    file.seek(SeekFrom::Start(from))
-        .map_err(|e| StorageError::io("seek", path, e))?;
-    let mut region = vec![0u8; region_len as usize];
-    file.read_exact(&mut region)
-        .map_err(|e| StorageError::io("read", path, e))?;
-    for at in 0..=region.len() - FRAME_HEADER_BYTES {
-        let len_le = [region[at], region[at + 1], region[at + 2], region[at + 3]];
-        let len = u32::from_le_bytes(len_le);
-        let payload_at = at + FRAME_HEADER_BYTES;
-        if len > max_record_bytes || len as usize > region.len() - payload_at {
-            continue;
-        }
-        let stored = u32::from_le_bytes([
-            region[at + 4],
-            region[at + 5],
-            region[at + 6],
-            region[at + 7],
-        ]);
-        if checksum(len_le, &region[payload_at..payload_at + len as usize]) == stored {
-            return Ok(Some(from + at as u64));
-        }
-    }
-    Ok(None)
-}
-
-/// The offset where the file's final run of zero bytes starts (`file_len` if
-/// the last byte is not zero). Reads backwards in chunks.
-fn zero_tail_start(path: &Path, file_len: u64) -> Result<u64, StorageError> {
-    const CHUNK: u64 = 1 << 16;
-    let mut file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
-    let mut buf = vec![0u8; CHUNK as usize];
-    let mut end = file_len;
-    while end > 0 {
-        let start = end.saturating_sub(CHUNK);
-        let chunk = &mut buf[..(end - start) as usize];
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| StorageError::io("seek", path, e))?;
-        file.read_exact(chunk)
-            .map_err(|e| StorageError::io("read", path, e))?;
-        if let Some(last_nonzero) = chunk.iter().rposition(|&b| b != 0) {
-            return Ok(start + last_nonzero as u64 + 1);
-        }
-        end = start;
-    }
-    Ok(0)
+    Ok(records)
 }

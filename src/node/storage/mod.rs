@@ -17,13 +17,15 @@ mod frame;
 mod fsutil;
 pub(crate) use fsutil::{sync_dir, write_atomic};
 mod probe;
+mod segment;
 mod snapshot;
 
 pub use crash::{CrashStorage, CrashStorageFaults};
 pub use error::StorageError;
-pub use file::{segment_file_name, FileStorage, MAX_PENDING_BYTES};
-pub use frame::FRAME_HEADER_BYTES;
+pub use file::{create_storage_dir, segment_file_name, FileStorage, MAX_PENDING_BYTES};
+pub use frame::{FORMAT_VERSION, FRAME_HEADER_BYTES, GROUP_HEADER_BYTES, SEGMENT_HEADER_BYTES};
 pub use probe::{probe_fdatasync, FdatasyncProbe, MAX_PROBE_SAMPLES};
+pub use segment::SECTOR_BYTES;
 
 use std::path::PathBuf;
 
@@ -47,14 +49,14 @@ impl Default for StorageLimits {
     }
 }
 
-/// A torn write cut off the end of the log during recovery: the last record
-/// was partial (it ran past the end of the file, or was zero-filled to the
-/// end). Reported, never silent.
+/// A torn write cut off the end of the log during recovery: the last group
+/// (the last write, never synced) was partial (the file ends inside it, or a
+/// sector of it is zero-filled). Reported, never silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TornTail {
     /// The segment file that was cut.
     pub path: PathBuf,
-    /// The byte offset the file was truncated to (the torn record's start).
+    /// The byte offset the file was truncated to (the torn group's start).
     pub offset: u64,
     /// How many bytes were cut.
     pub bytes_cut: u64,

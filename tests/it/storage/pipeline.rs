@@ -164,14 +164,13 @@ fn a_dropped_pipeline_still_persists_and_releases_what_it_accepted() {
     assert_eq!(storage.durable_records(), (0..10).collect::<Vec<_>>());
 }
 
-/// Requests 0..n through a pipeline over a buffered `FileStorage`; the
+/// Requests 0..n through a pipeline over a `FileStorage`; the
 /// process then "dies" (`mem::forget`: no more storage code runs, as after a
 /// SIGKILL). Returns the acknowledged requests the restart does not find.
 #[cfg(feature = "faults")]
 fn acknowledged_writes_lost_by_a_process_kill(skip_fsync: bool, n: u64) -> Vec<u64> {
     let dir = tempfile::tempdir().unwrap();
-    let (storage, _) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
-    let mut storage = storage.buffer_until_sync();
+    let (mut storage, _) = FileStorage::<u64>::open(dir.path(), StorageLimits::default()).unwrap();
     if skip_fsync {
         storage = storage.skip_fsync();
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use synod::node::storage::{
     segment_file_name, CrashStorage, FileStorage, Recovered, Storage, StorageError, StorageLimits,
-    FRAME_HEADER_BYTES,
+    FRAME_HEADER_BYTES, GROUP_HEADER_BYTES, SECTOR_BYTES,
 };
 
 /// Records shaped like the core's: an enum with integers and strings.
@@ -36,13 +36,17 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).unwrap().len()
 }
 
-/// Writes `records`, one synced append each; returns each record's offset.
-fn write_synced(storage: &mut FileStorage<Rec>, records: &[Rec]) -> Vec<u64> {
+/// Writes `records`, one synced append (one group) each; returns each
+/// record's offset (its group's header comes before it).
+pub(super) fn write_synced<R: Serialize + serde::de::DeserializeOwned>(
+    storage: &mut FileStorage<R>,
+    records: &[R],
+) -> Vec<u64> {
     let path = storage.current_segment();
     records
         .iter()
         .map(|record| {
-            let offset = file_len(&path);
+            let offset = file_len(&path) + GROUP_HEADER_BYTES as u64;
             storage.append(std::slice::from_ref(record)).unwrap();
             storage.sync().unwrap();
             offset
@@ -88,34 +92,35 @@ fn wal_round_trip_recovers_every_record_in_order() {
 }
 
 #[test]
-fn a_record_running_past_the_end_is_a_torn_write_cut_off_at_start() {
+fn a_group_running_past_the_end_is_a_torn_write_cut_off_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
     write_synced(&mut storage, &[accept(1), accept(2), accept(3)]);
     let path = storage.current_segment();
-    drop(storage);
     let good_len = file_len(&path);
-    // A header announcing 100 payload bytes, and only 10 of them.
-    let mut torn = 100u32.to_le_bytes().to_vec();
-    torn.extend_from_slice(&[0xAB; 4]);
-    torn.extend_from_slice(&[0xCD; 10]);
-    append_raw(&path, &torn);
+    // The last write, cut short: its header and 10 bytes of its body.
+    write_synced(&mut storage, &[accept(4)]);
+    drop(storage);
+    let cut_to = good_len + GROUP_HEADER_BYTES as u64 + 10;
+    let file = OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(cut_to).unwrap();
+    drop(file);
 
     let (mut storage, recovered) = open(dir.path()).unwrap();
     assert_eq!(recovered.records, vec![accept(1), accept(2), accept(3)]);
     let cut = recovered.torn_tail.expect("the torn tail is reported");
     assert_eq!(
         (cut.path.clone(), cut.offset, cut.bytes_cut),
-        (path.clone(), good_len, torn.len() as u64)
+        (path.clone(), good_len, cut_to - good_len)
     );
     assert_eq!(file_len(&path), good_len, "the file was truncated");
     // The node goes on appending after the cut.
-    write_synced(&mut storage, &[accept(4)]);
+    write_synced(&mut storage, &[accept(5)]);
     drop(storage);
     let (_, recovered) = open(dir.path()).unwrap();
     assert_eq!(
         recovered.records,
-        vec![accept(1), accept(2), accept(3), accept(4)]
+        vec![accept(1), accept(2), accept(3), accept(5)]
     );
     assert_eq!(recovered.torn_tail, None);
 }
@@ -149,23 +154,29 @@ fn a_zero_filled_tail_is_a_torn_write_cut_off_at_start() {
     assert_eq!(file_len(&path), good_len);
 }
 
+/// A long last record whose sectors from the second on never reached the
+/// disk: zero from a sector boundary to the end of the file.
 #[test]
-fn a_last_record_zero_filled_to_the_end_is_a_torn_write() {
+fn a_last_group_with_lost_sectors_is_a_torn_write() {
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
-    let offsets = write_synced(&mut storage, &[accept(1), accept(2)]);
+    let long = Rec::Accept {
+        slot: 2,
+        value: "v".repeat(3000),
+    };
+    let offsets = write_synced(&mut storage, &[accept(1), long]);
     let path = storage.current_segment();
     drop(storage);
-    // Keep record 2's header, zero its payload from the middle, and pad.
-    let payload_at = offsets[1] + FRAME_HEADER_BYTES as u64;
     let end = file_len(&path);
-    patch(&path, payload_at + 2, |bytes| {
-        bytes[..(end - payload_at - 2) as usize].fill(0)
+    let lost_from = (offsets[1] / SECTOR_BYTES + 1) * SECTOR_BYTES;
+    patch(&path, lost_from, |bytes| {
+        bytes[..(end - lost_from) as usize].fill(0)
     });
-    append_raw(&path, &[0; 100]);
     let (_, recovered) = open(dir.path()).unwrap();
     assert_eq!(recovered.records, vec![accept(1)]);
-    assert_eq!(recovered.torn_tail.map(|t| t.offset), Some(offsets[1]));
+    let group_start = offsets[1] - GROUP_HEADER_BYTES as u64;
+    assert_eq!(recovered.torn_tail.map(|t| t.offset), Some(group_start));
+    assert_eq!(file_len(&path), group_start);
 }
 
 #[test]
@@ -326,20 +337,26 @@ fn a_crash_during_truncation_leaves_stale_segments_that_recovery_ignores_and_rem
 }
 
 #[test]
-fn a_missing_segment_is_corruption() {
+fn a_segment_beyond_the_manifest_holding_data_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
     let (mut storage, _) = open(dir.path()).unwrap();
     write_synced(&mut storage, &[accept(1)]);
     drop(storage);
-    // Segment 3 without segment 2: records would be replayed around a hole.
-    std::fs::write(segment(dir.path(), 3), b"").unwrap();
+    // Segment 3 with data, where the manifest names segment 1: nothing is
+    // ever appended to a segment the manifest does not name.
+    std::fs::write(segment(dir.path(), 3), [7u8; 100]).unwrap();
     match open(dir.path()).unwrap_err() {
         StorageError::Corrupt { path, reason, .. } => {
-            assert_eq!(path, segment(dir.path(), 2));
-            assert!(reason.contains("missing"), "{reason}");
+            assert_eq!(path, segment(dir.path(), 3));
+            assert!(reason.contains("manifest names segment 1"), "{reason}");
         }
         other => panic!("expected corruption, got {other}"),
     }
+    // An empty one (a compaction's crash before its manifest) is removed.
+    std::fs::write(segment(dir.path(), 3), b"").unwrap();
+    let (_, recovered) = open(dir.path()).unwrap();
+    assert_eq!(recovered.records, vec![accept(1)]);
+    assert!(!segment(dir.path(), 3).exists());
 }
 
 #[test]
@@ -382,22 +399,20 @@ fn the_crash_double_loses_only_unsynced_records() {
     assert_eq!(recovered.base_records, 1);
 }
 
-/// Buffered mode, then the process "dies": `mem::forget` runs no more code
+/// Appends stay in memory until a sync; then the process "dies": `mem::forget` runs no more code
 /// of the storage, as a SIGKILL would.
 #[test]
-fn buffered_storage_loses_exactly_the_unsynced_records_when_the_process_dies() {
+fn storage_loses_exactly_the_unsynced_records_when_the_process_dies() {
     let dir = tempfile::tempdir().unwrap();
-    let (storage, _) = open(dir.path()).unwrap();
-    let mut storage = storage.buffer_until_sync();
+    let (mut storage, _) = open(dir.path()).unwrap();
     storage.append(&[accept(1), accept(2)]).unwrap();
     storage.sync().unwrap();
     storage.append(&[accept(3)]).unwrap();
     std::mem::forget(storage);
-    let (storage, recovered) = open(dir.path()).unwrap();
+    let (mut storage, recovered) = open(dir.path()).unwrap();
     assert_eq!(recovered.records, vec![accept(1), accept(2)]);
 
-    // A clean close keeps what was appended, as the page cache would.
-    let mut storage = storage.buffer_until_sync();
+    // A clean close writes and syncs what was appended.
     storage.append(&[accept(4)]).unwrap();
     drop(storage);
     let (_, recovered) = open(dir.path()).unwrap();
@@ -430,8 +445,9 @@ fn a_middle_length_running_past_the_end_is_corruption_not_a_torn_tail() {
     match open(dir.path()).unwrap_err() {
         StorageError::Corrupt { offset, reason, .. } => {
             assert_eq!(offset, offsets[1]);
+            let group3 = offsets[2] - GROUP_HEADER_BYTES as u64;
             assert!(
-                reason.contains(&format!("intact record follows at offset {}", offsets[2])),
+                reason.contains(&format!("a later write follows (at offset {group3})")),
                 "{reason}"
             );
         }

@@ -1,16 +1,20 @@
 //! Properties of WAL recovery over generated logs: a crash that cuts the
-//! file anywhere recovers exactly the records before the cut, and damage
+//! file anywhere after its (synced) header recovers exactly the records
+//! before the cut, and damage
 //! anywhere (one flipped bit) never yields wrong records: recovery returns a
 //! prefix of what was written, or refuses with an error.
 
 use std::path::Path;
 
 use proptest::prelude::*;
-use synod::node::storage::{FileStorage, Storage, StorageLimits};
+use synod::node::storage::{
+    FileStorage, Storage, StorageError, StorageLimits, SEGMENT_HEADER_BYTES,
+};
 
 type Rec = (u64, Vec<u8>);
 
-/// Writes `records` in one synced append; returns each record's end offset.
+/// Writes `records`, one synced append (one group) each; returns each
+/// group's end offset.
 fn write_log(dir: &Path, records: &[Rec]) -> (std::path::PathBuf, Vec<u64>) {
     let (mut storage, _) = FileStorage::<Rec>::open(dir, StorageLimits::default()).unwrap();
     let path = storage.current_segment();
@@ -41,14 +45,15 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let (path, ends) = write_log(dir.path(), &records);
         let total = *ends.last().unwrap();
-        let cut = (cut_fraction * total as f64) as u64;
+        let header = SEGMENT_HEADER_BYTES as u64;
+        let cut = header + (cut_fraction * (total - header) as f64) as u64;
         let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         file.set_len(cut).unwrap();
         drop(file);
         let (_, recovered) = FileStorage::<Rec>::open(dir.path(), StorageLimits::default()).unwrap();
         let complete = ends.iter().filter(|&&end| end <= cut).count();
         prop_assert_eq!(&recovered.records[..], &records[..complete]);
-        let cut_is_a_record_boundary = cut == 0 || ends.contains(&cut);
+        let cut_is_a_record_boundary = cut == header || ends.contains(&cut);
         prop_assert_eq!(recovered.torn_tail.is_some(), !cut_is_a_record_boundary);
     }
 
@@ -70,12 +75,17 @@ proptest! {
                 prop_assert!(n <= records.len());
                 prop_assert_eq!(&recovered.records[..], &records[..n]);
                 // Only damage in the last record can pass as a torn tail.
-                let last_start = if ends.len() > 1 { ends[ends.len() - 2] } else { 0 };
+                let last_start = if ends.len() > 1 { ends[ends.len() - 2] } else { SEGMENT_HEADER_BYTES as u64 };
                 prop_assert!(at as u64 >= last_start, "damage at {} before the last record passed", at);
             }
             Err(err) => {
                 let message = err.to_string();
                 prop_assert!(message.contains("offset"), "{}", message);
+                let bad_state = matches!(
+                    err,
+                    StorageError::Corrupt { .. } | StorageError::UnsupportedFormat { .. }
+                );
+                prop_assert!(bad_state, "{}", message);
             }
         }
     }
