@@ -93,7 +93,7 @@ pub const EXIT_UNKNOWN: u8 = 2;
 /// reader reads values, so keywords and maps convert as they do in
 /// histories).
 pub fn parse_init(text: &str) -> Result<Value, String> {
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
+    if let Ok(v) = crate::history::parse_json_value(text) {
         return Ok(v);
     }
     parse_edn_value(text).map_err(|e| format!("--init {text:?} is neither JSON nor EDN: {e}"))

@@ -110,7 +110,9 @@ pub(crate) fn finish(
     };
     let client = process != Process::Nemesis;
     let f = match fields.f {
-        Some(Value::String(s)) => s,
+        Some(v) if super::value::name(&v).is_some() => {
+            super::value::name(&v).unwrap_or_default().to_string()
+        }
         None if !client => String::new(),
         Some(other) if !client => show(&other, Notation::Json),
         None => {

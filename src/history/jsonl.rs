@@ -64,6 +64,96 @@ impl<'de> Deserialize<'de> for RawProcess {
     }
 }
 
+/// The digits of the shortest integer that may not fit in 64 bits (a
+/// negative one of 19 digits).
+const LONG_DIGITS: usize = 19;
+
+/// Whether `line` needs [`rewrite`]: it has a run of [`LONG_DIGITS`] digits
+/// or a `\u0000` escape. Cheap: one pass over the bytes.
+fn needs_rewrite(line: &[u8]) -> bool {
+    let mut run = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if b.is_ascii_digit() {
+            run += 1;
+            if run >= LONG_DIGITS {
+                return true;
+            }
+        } else {
+            run = 0;
+            if b == b'\\' && line[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `line` with its values brought to the canonical form serde_json cannot
+/// produce by itself (docs/history-format.md): an integer beyond 64 bits
+/// becomes the string `"\u0000N<digits>"` (serde_json would read a float),
+/// and a string that starts with NUL gets a second one. Numbers that are not
+/// valid JSON are left for serde_json to reject.
+fn rewrite(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len() + 16);
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b == b'"' {
+            out.push(b);
+            i += 1;
+            if line[i..].starts_with(b"\\u0000") {
+                out.extend_from_slice(b"\\u0000");
+            }
+            // Copy the string through its closing quote.
+            while i < line.len() {
+                let c = line[i];
+                let step = if c == b'\\' { 2 } else { 1 };
+                out.extend_from_slice(&line[i..(i + step).min(line.len())]);
+                i += step;
+                if c == b'"' {
+                    break;
+                }
+            }
+        } else if b == b'-' || b.is_ascii_digit() {
+            let len = line[i..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+                .count();
+            let token = &line[i..i + len];
+            let digits = token.strip_prefix(b"-").unwrap_or(token);
+            let big = std::str::from_utf8(token)
+                .ok()
+                .filter(|_| digits.len() > 1 && digits[0] != b'0')
+                .and_then(super::value::integer)
+                .filter(Value::is_string);
+            match big {
+                Some(Value::String(tagged)) => {
+                    out.extend_from_slice(b"\"\\u0000");
+                    out.extend_from_slice(&tagged.as_bytes()[1..]);
+                    out.push(b'"');
+                }
+                _ => out.extend_from_slice(token),
+            }
+            i += len;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Parses one JSON value (as `--init` and the header's `init` are read) in
+/// the canonical form of [`super::value`].
+pub(crate) fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
+    let bytes = text.as_bytes();
+    if !needs_rewrite(bytes) {
+        return serde_json::from_str(text);
+    }
+    serde_json::from_slice(&rewrite(bytes))
+        .map_err(|e| serde_json::from_str::<Value>(text).err().unwrap_or(e))
+}
+
 /// serde_json's message without its " at line L column C" suffix.
 fn message(e: &serde_json::Error) -> String {
     let text = e.to_string();
@@ -100,12 +190,24 @@ pub(crate) fn parse_line(
             eof: false,
         });
     }
-    let raw: RawEvent = serde_json::from_slice(trimmed).map_err(|e| ParseError {
-        line,
-        // serde's column is 1-based within the trimmed text, in bytes.
-        column: at_column(lead + e.column().saturating_sub(1)),
-        message: message(&e),
-        eof: false,
+    let rewritten = needs_rewrite(trimmed).then(|| rewrite(trimmed));
+    let parsed = serde_json::from_slice::<RawEvent>(rewritten.as_deref().unwrap_or(trimmed));
+    let raw = parsed.map_err(|e| {
+        // Errors are located in the text as written: a rewritten line is
+        // parsed again as it was (an error there is the same error).
+        let e = match &rewritten {
+            Some(_) => serde_json::from_slice::<RawEvent>(trimmed)
+                .err()
+                .unwrap_or(e),
+            None => e,
+        };
+        ParseError {
+            line,
+            // serde's column is 1-based within the trimmed text, in bytes.
+            column: at_column(lead + e.column().saturating_sub(1)),
+            message: message(&e),
+            eof: false,
+        }
     })?;
     let fields = Fields {
         process: raw.process.map(|p| p.0),

@@ -178,6 +178,15 @@ pub fn file_format(path: &Path, format: Format) -> Result<Format, HistoryError> 
     resolve(Format::Auto, start, &name)
 }
 
+/// Parses one JSON value as the JSONL reader reads values (integers beyond 64
+/// bits kept exact, docs/history-format.md).
+///
+/// # Errors
+/// serde_json's, with its line and column.
+pub fn parse_json_value(text: &str) -> Result<Value, serde_json::Error> {
+    super::jsonl::parse_value(text)
+}
+
 /// Parses one EDN value filling `text` (blanks and comments around it
 /// allowed), mapped onto JSON's data model as in histories: for literals
 /// such as a checker's initial state (`{:x 0 :y 0}`). Errors name the input

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::error::HistoryError;
 use super::options::Format;
 use super::types::{Event, EventKind, History, Process, Value};
+use super::value;
 
 /// Jepsen's name of an event type.
 pub fn kind_name(kind: EventKind) -> &'static str {
@@ -133,8 +134,37 @@ fn write_edn_name<W: Write>(w: &mut W, name: &str) -> io::Result<()> {
     }
 }
 
-/// Writes a value as EDN: null as nil, arrays as vectors, objects as maps
-/// whose keys are keywords when they read back as themselves.
+/// Writes a string value (a string, or a tagged keyword, symbol, character,
+/// big number or special float: docs/history-format.md) as EDN.
+fn write_edn_tagged<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
+    let Some((tag, body)) = value::untag(s) else {
+        // A string that starts with NUL is stored with a second one.
+        let plain = s
+            .strip_prefix(value::TAG)
+            .filter(|r| r.starts_with(value::TAG));
+        return write_edn_string(w, plain.unwrap_or(s));
+    };
+    match tag {
+        ':' => write!(w, ":{body}"),
+        'N' => write!(w, "{body}N"),
+        'M' => write!(w, "{body}M"),
+        '\\' => match body {
+            " " => w.write_all(b"\\space"),
+            "\n" => w.write_all(b"\\newline"),
+            "\t" => w.write_all(b"\\tab"),
+            "\r" => w.write_all(b"\\return"),
+            c if c.chars().all(|c| c.is_control()) => {
+                write!(w, "\\u{:04x}", c.chars().next().map_or(0, u32::from))
+            }
+            c => write!(w, "\\{c}"),
+        },
+        _ => w.write_all(body.as_bytes()),
+    }
+}
+
+/// Writes a value as EDN: null as nil, arrays as vectors, the canonical
+/// forms of EDN's other types (docs/history-format.md) as themselves, and
+/// objects as maps (a JSON object's keys as strings).
 ///
 /// # Errors
 /// The writer's.
@@ -143,7 +173,18 @@ pub fn write_edn_value<W: Write>(w: &mut W, value: &Value) -> io::Result<()> {
         Value::Null => w.write_all(b"nil"),
         Value::Bool(b) => write!(w, "{b}"),
         Value::Number(n) => write!(w, "{n}"),
-        Value::String(s) => write_edn_string(w, s),
+        Value::String(s) => write_edn_tagged(w, s),
+        Value::Object(map) if map.len() == 1 && map.contains_key(value::SET_KEY) => {
+            w.write_all(b"#{")?;
+            let items = map.values().filter_map(Value::as_array).flatten();
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    w.write_all(b" ")?;
+                }
+                write_edn_value(w, item)?;
+            }
+            w.write_all(b"}")
+        }
         Value::Array(items) => {
             w.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
@@ -160,7 +201,7 @@ pub fn write_edn_value<W: Write>(w: &mut W, value: &Value) -> io::Result<()> {
                 if i > 0 {
                     w.write_all(b", ")?;
                 }
-                write_edn_name(w, k)?;
+                write_edn_value(w, &value::key_of(k))?;
                 w.write_all(b" ")?;
                 write_edn_value(w, v)?;
             }
