@@ -171,7 +171,8 @@ pub(crate) fn parse_line(
     independent: bool,
 ) -> Result<Option<Event>, ParseError> {
     let trimmed = text.trim_ascii();
-    if trimmed.is_empty() {
+    if trimmed.is_empty() || super::header::is_header_line(trimmed) {
+        // A header line (read by `read_source`) is no event.
         return Ok(None);
     }
     let lead = text.len() - text.trim_ascii_start().len();

@@ -15,6 +15,7 @@ mod edn;
 mod error;
 mod event_fields;
 pub mod generate;
+mod header;
 mod jsonl;
 mod options;
 mod read;
@@ -24,6 +25,7 @@ pub mod value;
 mod write;
 
 pub use error::HistoryError;
+pub use header::{Header, HEADER_KEY, HEADER_VERSION};
 pub use options::{format_from_extension, Format, ReadOptions, DEFAULT_MAX_EVENTS};
 pub use read::{
     file_format, parse_edn_value, parse_json_value, read_file, read_file_batched, read_reader,

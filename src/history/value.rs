@@ -253,3 +253,62 @@ pub(crate) fn untag(s: &str) -> Option<(char, &str)> {
     let tag = chars.next()?;
     (tag != TAG).then_some((tag, chars.as_str()))
 }
+
+/// A value as reports show it: JSON, except that the canonical forms of
+/// EDN's other types are shown as EDN (`:foo`, `#{1 2}`, `1.5M`, `\a`) and
+/// integers beyond 64 bits as their digits.
+pub fn display(v: &Value) -> String {
+    let mut out = String::new();
+    show(v, &mut out);
+    out
+}
+
+fn show(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => match untag(s) {
+            Some((':', body)) => {
+                out.push(':');
+                out.push_str(body);
+            }
+            Some(('\\', body)) => {
+                out.push('\\');
+                out.push_str(body);
+            }
+            Some(('M', body)) => {
+                out.push_str(body);
+                out.push('M');
+            }
+            Some((_, body)) => out.push_str(body),
+            None => out.push_str(&Value::String(text(v).unwrap_or(s).to_string()).to_string()),
+        },
+        Value::Array(items) => show_all(items.iter(), "[", "]", out),
+        Value::Object(map) if map.len() == 1 && map.contains_key(SET_KEY) => {
+            let items = map.values().filter_map(Value::as_array).flatten();
+            show_all(items, "#{", "}", out);
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                show(&key_of(k), out);
+                out.push(':');
+                show(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn show_all<'a>(items: impl Iterator<Item = &'a Value>, open: &str, close: &str, out: &mut String) {
+    out.push_str(open);
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        show(item, out);
+    }
+    out.push_str(close);
+}
