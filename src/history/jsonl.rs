@@ -68,24 +68,32 @@ impl<'de> Deserialize<'de> for RawProcess {
 /// negative one of 19 digits).
 const LONG_DIGITS: usize = 19;
 
-/// Whether `line` needs [`rewrite`]: it has a run of [`LONG_DIGITS`] digits
-/// or a `\u0000` escape. Cheap: one pass over the bytes.
-fn needs_rewrite(line: &[u8]) -> bool {
-    let mut run = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b.is_ascii_digit() {
-            run += 1;
-            if run >= LONG_DIGITS {
-                return true;
-            }
-        } else {
-            run = 0;
-            if b == b'\\' && line[i + 1..].starts_with(b"u0000") {
-                return true;
-            }
-        }
+/// Whether `text` needs [`rewrite`]: it has a run of [`LONG_DIGITS`] digits
+/// or a `\u0000` escape.
+fn needs_rewrite(text: &[u8]) -> bool {
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for &b in text {
+        run = if b.is_ascii_digit() { run + 1 } else { 0 };
+        longest = longest.max(run);
     }
-    false
+    longest >= LONG_DIGITS || (text.contains(&b'\\') && text.windows(6).any(|w| w == b"\\u0000"))
+}
+
+/// Whether a value serde_json parsed may differ from its canonical form: it
+/// holds a float beyond the 64-bit integers (perhaps an integer literal
+/// serde_json could only read as a float), or a string or object key that
+/// starts with NUL. The line is then parsed again, [`rewrite`]n.
+fn suspect(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= 9.2e18),
+        Value::String(s) => s.starts_with(super::value::TAG),
+        Value::Array(items) => items.iter().any(suspect),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.starts_with(super::value::TAG) || suspect(v)),
+        Value::Null | Value::Bool(_) => false,
+    }
 }
 
 /// `line` with its values brought to the canonical form serde_json cannot
@@ -191,25 +199,22 @@ pub(crate) fn parse_line(
             eof: false,
         });
     }
-    let rewritten = needs_rewrite(trimmed).then(|| rewrite(trimmed));
-    let parsed = serde_json::from_slice::<RawEvent>(rewritten.as_deref().unwrap_or(trimmed));
-    let raw = parsed.map_err(|e| {
-        // Errors are located in the text as written: a rewritten line is
-        // parsed again as it was (an error there is the same error).
-        let e = match &rewritten {
-            Some(_) => serde_json::from_slice::<RawEvent>(trimmed)
-                .err()
-                .unwrap_or(e),
-            None => e,
-        };
-        ParseError {
-            line,
-            // serde's column is 1-based within the trimmed text, in bytes.
-            column: at_column(lead + e.column().saturating_sub(1)),
-            message: message(&e),
-            eof: false,
-        }
-    })?;
+    let error = |e: serde_json::Error| ParseError {
+        line,
+        // serde's column is 1-based within the trimmed text, in bytes.
+        column: at_column(lead + e.column().saturating_sub(1)),
+        message: message(&e),
+        eof: false,
+    };
+    let mut raw: RawEvent = serde_json::from_slice(trimmed).map_err(error)?;
+    if raw.key.as_ref().is_some_and(suspect) || suspect(&raw.value) {
+        // Rare: an integer beyond 64 bits, or a string starting with NUL.
+        // Checking the values parsed costs next to nothing; scanning every
+        // line's text for long digit runs cost 10% of the reading.
+        let text = rewrite(trimmed);
+        let fixed: RawEvent = serde_json::from_slice(&text).map_err(error)?;
+        (raw.key, raw.value) = (fixed.key, fixed.value);
+    }
     let fields = Fields {
         process: raw.process.map(|p| p.0),
         kind: raw.kind.map(|k| match k {

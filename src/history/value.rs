@@ -245,6 +245,24 @@ pub fn name(v: &Value) -> Option<&str> {
     }
 }
 
+/// [`name`], taking the value: its string without the tag, moved rather
+/// than copied (every event's `f` goes through here). `Err` gives back a
+/// value that is no name.
+pub fn into_name(v: Value) -> Result<String, Value> {
+    let Value::String(mut s) = v else {
+        return Err(v);
+    };
+    let mut chars = s.chars();
+    let cut = match (chars.next(), chars.next()) {
+        (Some(TAG), Some(TAG)) => 1,
+        (Some(TAG), Some(':' | '\'')) => 2,
+        (Some(TAG), _) => return Err(Value::String(s)),
+        _ => 0,
+    };
+    s.drain(..cut);
+    Ok(s)
+}
+
 /// What a tagged string stands for, to write it back as EDN: its tag
 /// character and body. `None` for plain strings.
 pub(crate) fn untag(s: &str) -> Option<(char, &str)> {
