@@ -5,6 +5,7 @@
 //! Both round trip through the readers: reading what was written gives the
 //! same events (except `line`, which is where the event is in the new file).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -34,8 +35,8 @@ struct JsonEvent<'a> {
     kind: &'static str,
     f: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<&'a Value>,
-    value: &'a Value,
+    key: Option<Cow<'a, Value>>,
+    value: Cow<'a, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,6 +48,42 @@ struct JsonEvent<'a> {
 enum JsonProcess<'a> {
     Client(i64),
     Name(&'a str),
+}
+
+/// A value as JSON text gives it: a string that starts with NUL is stored
+/// with a second one (docs/history-format.md), which the JSONL reader adds
+/// again, so it is written without. The other tagged forms have no JSON and
+/// are written as they are.
+fn jsonl_form(v: &Value) -> Cow<'_, Value> {
+    fn escaped(s: &str) -> bool {
+        s.starts_with(value::TAG) && s[1..].starts_with(value::TAG)
+    }
+    fn any_escaped(v: &Value) -> bool {
+        match v {
+            Value::String(s) => escaped(s),
+            Value::Array(items) => items.iter().any(any_escaped),
+            Value::Object(map) => map.iter().any(|(k, v)| escaped(k) || any_escaped(v)),
+            _ => false,
+        }
+    }
+    fn plain(v: &Value) -> Value {
+        let text = |s: &String| match escaped(s) {
+            true => s[1..].to_string(),
+            false => s.clone(),
+        };
+        match v {
+            Value::String(s) => Value::String(text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (text(k), plain(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    match any_escaped(v) {
+        true => Cow::Owned(plain(v)),
+        false => Cow::Borrowed(v),
+    }
 }
 
 /// Writes one event as a JSONL line (with its newline).
@@ -63,8 +100,8 @@ pub fn write_jsonl_event<W: Write>(w: &mut W, event: &Event) -> io::Result<()> {
         process,
         kind: kind_name(event.kind),
         f: &event.f,
-        key: event.key.as_ref(),
-        value: &event.value,
+        key: event.key.as_ref().map(jsonl_form),
+        value: jsonl_form(&event.value),
         time: event.time,
         index: event.index,
     };

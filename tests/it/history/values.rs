@@ -256,3 +256,22 @@ fn edn_writer_writes_back_what_the_reader_read() {
     let written = String::from_utf8(out).unwrap();
     assert_eq!(parse_edn_value(&written).unwrap(), v, "{written}");
 }
+
+#[test]
+fn strings_starting_with_nul_round_trip_through_both_writers() {
+    let text = "{:process 0 :type :invoke :f :write :value [\"\\u0000x\" {\"\\u0000k\" 1}]}\n";
+    let h = read_str(text, &ReadOptions::default()).unwrap();
+    for format in [Format::Jsonl, Format::Edn] {
+        let mut out = Vec::new();
+        match format {
+            Format::Jsonl => synod::history::write_jsonl(&mut out, &h).unwrap(),
+            _ => synod::history::write_edn(&mut out, &h).unwrap(),
+        }
+        let opts = ReadOptions {
+            format,
+            ..ReadOptions::default()
+        };
+        let back = read_str(std::str::from_utf8(&out).unwrap(), &opts).unwrap();
+        assert_eq!(back.events[0].value, h.events[0].value, "{format:?}");
+    }
+}
