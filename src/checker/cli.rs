@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use super::{check_history, html, CheckOptions, ModelKind, NilRead, Report, Verdict};
-use crate::history::{parse_edn_value, read_source, Format, ReadOptions, Value};
+use crate::history::{parse_edn_value, read_source, Format, Header, ReadOptions, Value};
 
 /// `synod check`: is each history linearizable?
 #[derive(clap::Args, Debug, Clone)]
@@ -93,7 +93,7 @@ pub const EXIT_UNKNOWN: u8 = 2;
 /// reader reads values, so keywords and maps convert as they do in
 /// histories).
 pub fn parse_init(text: &str) -> Result<Value, String> {
-    if let Ok(v) = serde_json::from_str::<Value>(text) {
+    if let Ok(v) = crate::history::parse_json_value(text) {
         return Ok(v);
     }
     parse_edn_value(text).map_err(|e| format!("--init {text:?} is neither JSON nor EDN: {e}"))
@@ -101,8 +101,9 @@ pub fn parse_init(text: &str) -> Result<Value, String> {
 
 /// The outcome for one file.
 enum FileResult {
-    /// The report, the time in all, and the time spent reading.
-    Checked(Report, Duration, Duration),
+    /// The report, the time in all, the time spent reading, and what was
+    /// assumed for want of a header and flags.
+    Checked(Report, Duration, Duration, Option<Assumed>),
     Unusable(String),
 }
 
@@ -155,7 +156,7 @@ pub fn run(args: &CheckArgs) -> u8 {
                     println!("{name}: unusable: {e}");
                 }
             }
-            FileResult::Checked(report, elapsed, read) => {
+            FileResult::Checked(report, elapsed, read, assumed) => {
                 worst(match report.verdict {
                     Verdict::Valid => 0,
                     Verdict::Invalid => EXIT_INVALID,
@@ -172,12 +173,14 @@ pub fn run(args: &CheckArgs) -> u8 {
                         "read_seconds": read.as_secs_f64(),
                         "partitions": report.partitions,
                         "html": page,
+                        "assumed": assumed.as_ref().map(Assumed::json),
                     });
                     writeln!(out, "{line}")
                 } else {
+                    let note = assumed.as_ref().map(Assumed::text).unwrap_or_default();
                     writeln!(
                         out,
-                        "{name}: {} (model {}, {} ops, {} partition{}, {secs:.3} s)",
+                        "{name}: {} (model {}, {} ops, {} partition{}, {secs:.3} s{note})",
                         report.verdict,
                         report.model,
                         report.ops,
@@ -253,17 +256,16 @@ fn check_file(
         independent: args.independent,
         ..ReadOptions::default()
     };
-    let (history, format) = match read_source(path, &read_opts) {
+    let (history, format, header) = match read_source(path, &read_opts) {
         Ok(read) => read,
         Err(e) => return FileResult::Unusable(e.to_string()),
     };
     let read_time = start.elapsed();
-    let nil = match args.nil_read {
-        Some(NilReadArg::Any) => NilRead::Any,
-        Some(NilReadArg::Absent) => NilRead::Absent,
-        None if format == Format::Jsonl => NilRead::Absent,
-        None => NilRead::Any,
+    let settings = match Settings::new(args, init, format, header) {
+        Ok(s) => s,
+        Err(e) => return FileResult::Unusable(format!("{}: {e}", path.display())),
     };
+    let (init, nil) = (settings.init.as_ref(), settings.nil);
     let bar: OnceLock<ProgressBar> = OnceLock::new();
     let progress = |total: usize| {
         // Only for long checks, and only on a terminal.
@@ -292,7 +294,7 @@ fn check_file(
         record_states: args.html.is_some(),
         ..CheckOptions::default()
     };
-    let result = check_history(history, args.model, init, nil, &opts);
+    let result = check_history(history, settings.model, init, nil, &opts);
     if let Some(b) = bar.get() {
         b.finish_and_clear();
     }
@@ -311,5 +313,99 @@ fn check_file(
     // frees everything anyway). If no thread can be made, the closure is
     // dropped here, freeing them in place.
     let _ = std::thread::Builder::new().spawn(move || drop(ops));
-    FileResult::Checked(report, start.elapsed(), read_time)
+    let assumed = settings.assumed(&report.model);
+    FileResult::Checked(report, start.elapsed(), read_time, assumed)
+}
+
+/// What one file is checked with: the flags, else its header, else the
+/// defaults (docs/history-format.md, "The header").
+struct Settings {
+    model: Option<ModelKind>,
+    init: Option<Value>,
+    nil: NilRead,
+    /// Whether the init and the nil-read rule are defaults (neither a flag
+    /// nor a header gave them).
+    init_default: bool,
+    nil_default: bool,
+    /// Whether the file has a header.
+    header: bool,
+}
+
+impl Settings {
+    fn new(
+        args: &CheckArgs,
+        init: Option<&Value>,
+        format: Format,
+        header: Option<Header>,
+    ) -> Result<Self, String> {
+        let had_header = header.is_some();
+        let header = header.unwrap_or_default();
+        let model = match (args.model, header.model.as_deref()) {
+            (Some(m), _) => Some(m),
+            (None, Some(name)) => Some(
+                <ModelKind as clap::ValueEnum>::from_str(name, false)
+                    .map_err(|_| format!("the header names an unknown model {name:?}"))?,
+            ),
+            (None, None) => None,
+        };
+        let nil = match (args.nil_read, header.nil_read.as_deref()) {
+            (Some(NilReadArg::Any), _) | (None, Some("any")) => Some(NilRead::Any),
+            (Some(NilReadArg::Absent), _) | (None, Some(_)) => Some(NilRead::Absent),
+            (None, None) => None,
+        };
+        let init = init.cloned().or(header.init);
+        Ok(Settings {
+            model,
+            init_default: init.is_none(),
+            nil_default: nil.is_none(),
+            header: had_header,
+            init,
+            nil: nil.unwrap_or(ModelKind::nil_read_default(format == Format::Jsonl)),
+        })
+    }
+
+    /// What was assumed, for the verdict line; `None` when nothing was.
+    fn assumed(&self, model: &str) -> Option<Assumed> {
+        let kind = <ModelKind as clap::ValueEnum>::from_str(model, false).ok()?;
+        let init = (self.init_default && kind.takes_init()).then(|| kind.default_init());
+        let reads = kind.takes_init();
+        let nil = (self.nil_default && reads).then_some(self.nil);
+        (init.is_some() || nil.is_some()).then_some(Assumed {
+            init,
+            nil,
+            header: self.header,
+        })
+    }
+}
+
+/// The initial value and nil-read rule a check assumed, neither a flag nor
+/// the file's header giving them.
+struct Assumed {
+    init: Option<Value>,
+    nil: Option<NilRead>,
+    header: bool,
+}
+
+impl Assumed {
+    /// `; no header: assumed --init null --nil-read any`.
+    fn text(&self) -> String {
+        let mut s = match self.header {
+            true => "; assumed".to_string(),
+            false => "; no header: assumed".to_string(),
+        };
+        if let Some(init) = &self.init {
+            s += &format!(" --init {init}");
+        }
+        if let Some(nil) = self.nil {
+            s += match nil {
+                NilRead::Any => " --nil-read any",
+                NilRead::Absent => " --nil-read absent",
+            };
+        }
+        s
+    }
+
+    fn json(&self) -> Value {
+        json!({"init": self.init, "nil_read": self.nil})
+    }
 }

@@ -36,7 +36,7 @@ fn esc(s: &str) -> String {
 }
 
 fn short(v: &Value) -> String {
-    let s = v.to_string();
+    let s = crate::history::value::display(v);
     if s.chars().count() > MAX_VALUE_CHARS {
         let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
         format!("{cut}…")

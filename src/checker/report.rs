@@ -92,7 +92,7 @@ impl Report {
             let key = p
                 .key
                 .as_ref()
-                .map(|k| format!("key {k}"))
+                .map(|k| format!("key {}", crate::history::value::display(k)))
                 .unwrap_or_else(|| "history".to_string());
             if let Some(f) = &p.failure {
                 let _ = writeln!(
@@ -116,7 +116,12 @@ impl Report {
                     "    longest linearizable prefix: [{ellipsis}{}]",
                     shown.join(" ")
                 );
-                let states: Vec<String> = f.states.iter().take(10).map(Value::to_string).collect();
+                let states: Vec<String> = f
+                    .states
+                    .iter()
+                    .take(10)
+                    .map(crate::history::value::display)
+                    .collect();
                 let more = if f.states.len() > 10 {
                     format!(" and {} more", f.states.len() - 10)
                 } else {

@@ -109,17 +109,17 @@ pub(crate) fn finish(
         ));
     };
     let client = process != Process::Nemesis;
-    let f = match fields.f {
-        Some(Value::String(s)) => s,
+    let f = match fields.f.map(super::value::into_name) {
+        Some(Ok(name)) => name,
         None if !client => String::new(),
-        Some(other) if !client => show(&other, Notation::Json),
+        Some(Err(other)) if !client => show(&other, Notation::Json),
         None => {
             return Err(error(
                 Field::Map,
                 "operation without an f field".to_string(),
             ))
         }
-        Some(other) => {
+        Some(Err(other)) => {
             return Err(error(
                 Field::F,
                 format!(

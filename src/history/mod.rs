@@ -15,19 +15,22 @@ mod edn;
 mod error;
 mod event_fields;
 pub mod generate;
+mod header;
 mod jsonl;
 mod options;
 mod read;
 mod txt;
 mod types;
+pub mod value;
 mod write;
 
 pub use error::HistoryError;
+pub use header::{Header, HEADER_KEY, HEADER_VERSION};
 pub use options::{format_from_extension, Format, ReadOptions, DEFAULT_MAX_EVENTS};
 pub use read::{
-    file_format, parse_edn_value, read_file, read_file_batched, read_reader, read_reader_batched,
-    read_reader_chunked, read_source, read_str, read_str_chunked, Chunking, BLOCK_BYTES,
-    CHUNK_BYTES,
+    file_format, parse_edn_value, parse_json_value, read_file, read_file_batched, read_reader,
+    read_reader_batched, read_reader_chunked, read_source, read_str, read_str_chunked, Chunking,
+    BLOCK_BYTES, CHUNK_BYTES,
 };
 pub use types::{Event, EventKind, History, Process, Value};
 pub use write::{

@@ -8,6 +8,7 @@ use std::path::Path;
 use super::driver::Driver;
 use super::edn::{Mark, Parser};
 use super::error::HistoryError;
+use super::header::Header;
 use super::options::{format_from_extension, sniff, Format, ReadOptions};
 use super::types::{Event, History, Value};
 
@@ -45,7 +46,7 @@ impl Default for Chunking {
 /// [`HistoryError`] naming the file, and for malformed input the line and
 /// column, what was expected and what was found.
 pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryError> {
-    read_source(path, opts).map(|(history, _)| history)
+    read_source(path, opts).map(|(history, _, _)| history)
 }
 
 /// Reads the history at `path` once, whatever it is: a regular file, a
@@ -53,11 +54,16 @@ pub fn read_file(path: &Path, opts: &ReadOptions) -> Result<History, HistoryErro
 /// standard input. The format is [`file_format`]'s, except that the first
 /// bytes are sniffed from the same read as the rest: opening a pipe twice
 /// would find it already drained, and an empty history called valid.
-/// Returns the history and the format it was read as.
+/// Returns the history, the format it was read as, and its header
+/// ([`Header`], docs/history-format.md) if it has one.
 ///
 /// # Errors
-/// As [`read_file`]; `-` is named `<stdin>`.
-pub fn read_source(path: &Path, opts: &ReadOptions) -> Result<(History, Format), HistoryError> {
+/// As [`read_file`]; `-` is named `<stdin>`. A malformed header is a
+/// [`HistoryError::Syntax`] on its line.
+pub fn read_source(
+    path: &Path,
+    opts: &ReadOptions,
+) -> Result<(History, Format, Option<Header>), HistoryError> {
     let stdin = path == Path::new("-");
     let name = if stdin {
         "<stdin>".to_string()
@@ -91,13 +97,20 @@ pub fn read_source(path: &Path, opts: &ReadOptions) -> Result<(History, Format),
         .map_err(io_error)?;
     let sniffed = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
     let format = resolve(format, sniffed, &name)?;
+    let header =
+        super::header::find(sniffed, format).map_err(|(line, message)| HistoryError::Syntax {
+            file: name.clone(),
+            line,
+            column: 1,
+            message,
+        })?;
     let opts = ReadOptions {
         format,
         ..opts.clone()
     };
     let reader = std::io::Cursor::new(start).chain(input);
     read_stream(reader, &name, &opts, Chunking::default(), size_hint, None)
-        .map(|(history, _)| (history, format))
+        .map(|(history, _)| (history, format, header))
 }
 
 /// Reads a history file in batches: each block's events (about
@@ -176,6 +189,15 @@ pub fn file_format(path: &Path, format: Format) -> Result<Format, HistoryError> 
         .map_err(io_error)?;
     let start = start.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&start);
     resolve(Format::Auto, start, &name)
+}
+
+/// Parses one JSON value as the JSONL reader reads values (integers beyond 64
+/// bits kept exact, docs/history-format.md).
+///
+/// # Errors
+/// serde_json's, with its line and column.
+pub fn parse_json_value(text: &str) -> Result<Value, serde_json::Error> {
+    super::jsonl::parse_value(text)
 }
 
 /// Parses one EDN value filling `text` (blanks and comments around it

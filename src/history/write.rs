@@ -5,6 +5,7 @@
 //! Both round trip through the readers: reading what was written gives the
 //! same events (except `line`, which is where the event is in the new file).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use super::error::HistoryError;
 use super::options::Format;
 use super::types::{Event, EventKind, History, Process, Value};
+use super::value;
 
 /// Jepsen's name of an event type.
 pub fn kind_name(kind: EventKind) -> &'static str {
@@ -33,8 +35,8 @@ struct JsonEvent<'a> {
     kind: &'static str,
     f: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    key: Option<&'a Value>,
-    value: &'a Value,
+    key: Option<Cow<'a, Value>>,
+    value: Cow<'a, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,6 +48,42 @@ struct JsonEvent<'a> {
 enum JsonProcess<'a> {
     Client(i64),
     Name(&'a str),
+}
+
+/// A value as JSON text gives it: a string that starts with NUL is stored
+/// with a second one (docs/history-format.md), which the JSONL reader adds
+/// again, so it is written without. The other tagged forms have no JSON and
+/// are written as they are.
+fn jsonl_form(v: &Value) -> Cow<'_, Value> {
+    fn escaped(s: &str) -> bool {
+        s.starts_with(value::TAG) && s[1..].starts_with(value::TAG)
+    }
+    fn any_escaped(v: &Value) -> bool {
+        match v {
+            Value::String(s) => escaped(s),
+            Value::Array(items) => items.iter().any(any_escaped),
+            Value::Object(map) => map.iter().any(|(k, v)| escaped(k) || any_escaped(v)),
+            _ => false,
+        }
+    }
+    fn plain(v: &Value) -> Value {
+        let text = |s: &String| match escaped(s) {
+            true => s[1..].to_string(),
+            false => s.clone(),
+        };
+        match v {
+            Value::String(s) => Value::String(text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(plain).collect()),
+            Value::Object(map) => {
+                Value::Object(map.iter().map(|(k, v)| (text(k), plain(v))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+    match any_escaped(v) {
+        true => Cow::Owned(plain(v)),
+        false => Cow::Borrowed(v),
+    }
 }
 
 /// Writes one event as a JSONL line (with its newline).
@@ -62,8 +100,8 @@ pub fn write_jsonl_event<W: Write>(w: &mut W, event: &Event) -> io::Result<()> {
         process,
         kind: kind_name(event.kind),
         f: &event.f,
-        key: event.key.as_ref(),
-        value: &event.value,
+        key: event.key.as_ref().map(jsonl_form),
+        value: jsonl_form(&event.value),
         time: event.time,
         index: event.index,
     };
@@ -133,8 +171,37 @@ fn write_edn_name<W: Write>(w: &mut W, name: &str) -> io::Result<()> {
     }
 }
 
-/// Writes a value as EDN: null as nil, arrays as vectors, objects as maps
-/// whose keys are keywords when they read back as themselves.
+/// Writes a string value (a string, or a tagged keyword, symbol, character,
+/// big number or special float: docs/history-format.md) as EDN.
+fn write_edn_tagged<W: Write>(w: &mut W, s: &str) -> io::Result<()> {
+    let Some((tag, body)) = value::untag(s) else {
+        // A string that starts with NUL is stored with a second one.
+        let plain = s
+            .strip_prefix(value::TAG)
+            .filter(|r| r.starts_with(value::TAG));
+        return write_edn_string(w, plain.unwrap_or(s));
+    };
+    match tag {
+        ':' => write!(w, ":{body}"),
+        'N' => write!(w, "{body}N"),
+        'M' => write!(w, "{body}M"),
+        '\\' => match body {
+            " " => w.write_all(b"\\space"),
+            "\n" => w.write_all(b"\\newline"),
+            "\t" => w.write_all(b"\\tab"),
+            "\r" => w.write_all(b"\\return"),
+            c if c.chars().all(|c| c.is_control()) => {
+                write!(w, "\\u{:04x}", c.chars().next().map_or(0, u32::from))
+            }
+            c => write!(w, "\\{c}"),
+        },
+        _ => w.write_all(body.as_bytes()),
+    }
+}
+
+/// Writes a value as EDN: null as nil, arrays as vectors, the canonical
+/// forms of EDN's other types (docs/history-format.md) as themselves, and
+/// objects as maps (a JSON object's keys as strings).
 ///
 /// # Errors
 /// The writer's.
@@ -143,7 +210,18 @@ pub fn write_edn_value<W: Write>(w: &mut W, value: &Value) -> io::Result<()> {
         Value::Null => w.write_all(b"nil"),
         Value::Bool(b) => write!(w, "{b}"),
         Value::Number(n) => write!(w, "{n}"),
-        Value::String(s) => write_edn_string(w, s),
+        Value::String(s) => write_edn_tagged(w, s),
+        Value::Object(map) if map.len() == 1 && map.contains_key(value::SET_KEY) => {
+            w.write_all(b"#{")?;
+            let items = map.values().filter_map(Value::as_array).flatten();
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    w.write_all(b" ")?;
+                }
+                write_edn_value(w, item)?;
+            }
+            w.write_all(b"}")
+        }
         Value::Array(items) => {
             w.write_all(b"[")?;
             for (i, item) in items.iter().enumerate() {
@@ -160,7 +238,7 @@ pub fn write_edn_value<W: Write>(w: &mut W, value: &Value) -> io::Result<()> {
                 if i > 0 {
                     w.write_all(b", ")?;
                 }
-                write_edn_name(w, k)?;
+                write_edn_value(w, &value::key_of(k))?;
                 w.write_all(b" ")?;
                 write_edn_value(w, v)?;
             }

@@ -7,3 +7,4 @@ mod formats;
 mod generator;
 mod malformed;
 mod reference;
+mod values;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::checker::op::{Operation, Status};
 use crate::checker::search::SearchOp;
-use crate::history::Value;
+use crate::history::{value, Value};
 
 /// The kv model: every key starts at `init` (nil = absent).
 #[derive(Debug, Clone)]
@@ -46,11 +46,13 @@ pub enum KvOp {
 fn append(state: &Value, suffix: &Value) -> Option<Value> {
     match (state, suffix) {
         (Value::Null, v) => Some(v.clone()),
-        (Value::String(a), Value::String(b)) => {
+        (Value::String(_), Value::String(_)) => {
+            // Strings only: keywords and the like do not concatenate.
+            let (a, b) = (value::text(state)?, value::text(suffix)?);
             let mut s = String::with_capacity(a.len() + b.len());
             s.push_str(a);
             s.push_str(b);
-            Some(Value::String(s))
+            Some(value::string(s))
         }
         (Value::Array(a), Value::Array(b)) => {
             Some(Value::Array(a.iter().chain(b.iter()).cloned().collect()))
@@ -124,11 +126,11 @@ impl Model for Kv {
     /// matching anything), and after it the states are the same without it.
     fn needless_pending(&self, ops: &[SearchOp<KvOp>]) -> Vec<bool> {
         if ops.iter().any(|o| matches!(o.op, KvOp::Append(_))) {
-            let stringy = |v: &HVal| matches!(v.get(), Value::Null | Value::String(_));
+            let stringy = |v: &HVal| v.get().is_null() || value::text(v.get()).is_some();
             let all_strings = stringy(&self.init)
                 && ops.iter().all(|o| match &o.op {
                     KvOp::Put(v) => stringy(v),
-                    KvOp::Append(v) => v.get().is_string(),
+                    KvOp::Append(v) => value::text(v.get()).is_some(),
                     KvOp::Cas(a, b) => stringy(a) && stringy(b),
                     KvOp::Get(_) | KvOp::Delete => true,
                 });
@@ -138,13 +140,12 @@ impl Model for Kv {
             let observed: Vec<&str> = ops
                 .iter()
                 .filter_map(|o| match &o.op {
-                    KvOp::Get(Expect::Value(v)) | KvOp::Cas(v, _) => v.get().as_str(),
+                    KvOp::Get(Expect::Value(v)) | KvOp::Cas(v, _) => value::text(v.get()),
                     _ => None,
                 })
                 .collect();
             let unobserved = |v: &HVal| {
-                v.get()
-                    .as_str()
+                value::text(v.get())
                     .is_some_and(|s| !s.is_empty() && observed.iter().all(|o| !o.contains(s)))
             };
             return ops
@@ -191,7 +192,7 @@ impl Model for Kv {
         let KvOp::Get(Expect::Value(v)) = read else {
             return true;
         };
-        let Value::String(target) = v.get() else {
+        let Some(target) = value::text(v.get()) else {
             return v == state
                 || before.iter().any(|o| {
                     matches!(o, KvOp::Put(w) | KvOp::Cas(_, w) if w == v)
@@ -200,8 +201,7 @@ impl Model for Kv {
         };
         let extends = |base: &Value| match base {
             Value::Null => true,
-            Value::String(b) => target.starts_with(b.as_str()),
-            _ => false,
+            b => value::text(b).is_some_and(|b| target.starts_with(b)),
         };
         extends(state.get())
             || before.iter().any(|o| match o {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::checker::model::{Expect, HVal, Model, NilRead};
 use crate::checker::op::{Operation, Status};
-use crate::history::Value;
+use crate::history::{value, Value};
 
 /// The multi-register model.
 #[derive(Debug, Clone)]
@@ -48,23 +48,33 @@ pub enum Micro {
 }
 
 impl MultiRegister {
-    /// A multi-register starting at `init`, a map (or nil for empty).
+    /// A multi-register starting at `init`: a map from keys to values, a
+    /// list of `[key, value]` pairs (how JSON gives keys that are not
+    /// strings), or nil for empty. A map's keys are the keys of the
+    /// history's micro-ops as its format reads them: EDN's `{1 0}` has the
+    /// integer key 1, JSON's `{"1": 0}` the string key "1".
     pub fn new(init: &Value, nil: NilRead) -> Result<Self, String> {
         let mut state = MultiState(Arc::new(Vec::new()));
+        let bad = |v: &Value| {
+            format!("the multi-register's --init must be a map or a list of [key, value] pairs, got {v}")
+        };
         match init {
             Value::Null => {}
-            Value::Object(m) => {
+            Value::Object(m) if !m.contains_key(value::SET_KEY) => {
                 for (k, v) in m {
-                    // Map keys arrive as strings; render them as JSON text
-                    // like the keys of micro-ops.
-                    state.set(&Value::String(k.clone()).to_string(), HVal::new(v.clone()));
+                    // Rendered as JSON text like the keys of micro-ops.
+                    state.set(&value::key_of(k).to_string(), HVal::new(v.clone()));
                 }
             }
-            v => {
-                return Err(format!(
-                    "the multi-register's --init must be a map, got {v}"
-                ))
+            Value::Array(pairs) => {
+                for pair in pairs {
+                    match pair.as_array().map(Vec::as_slice) {
+                        Some([k, v]) => state.set(&k.to_string(), HVal::new(v.clone())),
+                        _ => return Err(bad(init)),
+                    }
+                }
             }
+            v => return Err(bad(v)),
         }
         Ok(MultiRegister { init: state, nil })
     }
@@ -80,7 +90,7 @@ fn micro_ops(v: &Value, nil: NilRead, known: bool) -> Result<Vec<Micro>, String>
         .map(|m| match m.as_array().map(|a| a.as_slice()) {
             Some([f, k, v]) => {
                 let key = k.to_string();
-                match f.as_str() {
+                match value::name(f) {
                     Some("r" | "read") => Ok(Micro::Read(
                         key,
                         if known {
@@ -167,10 +177,11 @@ impl Model for MultiRegister {
                 .0
                 .iter()
                 .map(|(k, v)| {
-                    let key = serde_json::from_str::<Value>(k)
-                        .ok()
-                        .and_then(|k| k.as_str().map(str::to_string))
-                        .unwrap_or_else(|| k.clone());
+                    let key = match serde_json::from_str::<Value>(k) {
+                        Ok(Value::String(s)) => s,
+                        Ok(other) => value::map_key(other),
+                        Err(_) => k.clone(),
+                    };
                     (key, v.get().clone())
                 })
                 .collect(),

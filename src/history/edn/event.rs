@@ -109,8 +109,12 @@ impl<'a> Parser<'a> {
                     format!("expected an integer or a name for :process, found {n}"),
                 )),
             },
-            Value::String(s) if s == "nemesis" => Ok(Process::Nemesis),
-            Value::String(s) => Ok(Process::Named(s)),
+            v if crate::history::value::name(&v) == Some("nemesis") => Ok(Process::Nemesis),
+            v if crate::history::value::name(&v).is_some() => Ok(Process::Named(
+                crate::history::value::name(&v)
+                    .unwrap_or_default()
+                    .to_string(),
+            )),
             other => Err(self.error_at(
                 at,
                 format!(

@@ -4,16 +4,19 @@
 //! integers with an optional `N`, floats with an optional `M`, ratios,
 //! booleans, nil, vectors, lists, sets, maps, `;` comments, `#_` discards,
 //! commas as whitespace, `#tag value` whose tag is dropped and value kept),
-//! mapped onto JSON's data model: keywords and symbols become strings without
-//! the colon, lists and sets become arrays, map keys that are not strings
-//! become their JSON text. Integers beyond 64 bits become the string of their
-//! digits (a float would make two distinct integers equal).
+//! mapped onto JSON's data model in the canonical form of [`super::value`]
+//! (docs/history-format.md): two values are equal exactly when Clojure's `=`
+//! says so. Vectors and lists become arrays (Clojure's `=` equates them),
+//! sets sorted one-entry objects, keywords, symbols, characters, big
+//! integers, big decimals and ratios tagged strings.
 //!
 //! The parser works on one slice and tracks only the byte offset, the line
 //! and where that line starts; columns are computed only for errors. Nesting
 //! is limited to [`MAX_DEPTH`] so that garbage input cannot exhaust the stack.
 
 use serde_json::Number;
+
+use super::value;
 
 mod event;
 
@@ -219,7 +222,7 @@ impl<'a> Parser<'a> {
         };
         let next = self.buf.get(self.pos + 1).copied();
         match b {
-            b'"' => self.string().map(Value::String),
+            b'"' => self.string().map(value::string),
             b'[' => {
                 self.pos += 1;
                 self.sequence(b']', depth).map(Value::Array)
@@ -233,8 +236,8 @@ impl<'a> Parser<'a> {
                 self.map(depth)
             }
             b'#' => self.dispatch(depth),
-            b':' => self.keyword().map(|k| Value::String(k.to_string())),
-            b'\\' => self.character().map(Value::String),
+            b':' => self.keyword().map(value::keyword),
+            b'\\' => self.character().map(value::character),
             b'0'..=b'9' => self.number(),
             b'+' | b'-' if next.is_some_and(|n| n.is_ascii_digit()) => self.number(),
             _ if is_symbol_byte(b) => {
@@ -244,7 +247,7 @@ impl<'a> Parser<'a> {
                     b"nil" => Ok(Value::Null),
                     b"true" => Ok(Value::Bool(true)),
                     b"false" => Ok(Value::Bool(false)),
-                    _ => self.utf8(token, at).map(|s| Value::String(s.to_string())),
+                    _ => self.utf8(token, at).map(value::symbol),
                 }
             }
             _ => Err(self.expected("a value")),
@@ -257,7 +260,7 @@ impl<'a> Parser<'a> {
         match self.buf.get(self.pos + 1).copied() {
             Some(b'{') => {
                 self.pos += 2;
-                self.sequence(b'}', depth).map(Value::Array)
+                self.sequence(b'}', depth).map(value::set)
             }
             Some(b'_') => {
                 self.skip_ws(depth)?;
@@ -272,7 +275,7 @@ impl<'a> Parser<'a> {
                 match token {
                     b"Inf" | b"-Inf" | b"NaN" => {
                         let s = self.utf8(token, at)?;
-                        Ok(Value::String(format!("##{s}")))
+                        Ok(value::special_float(s))
                     }
                     _ => Err(self.error_at(
                         at,
@@ -286,7 +289,7 @@ impl<'a> Parser<'a> {
             Some(b'"') => {
                 // A regular expression literal: keep its source.
                 self.pos += 1;
-                self.string().map(Value::String)
+                self.string().map(value::string)
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 self.pos += 1;
@@ -343,13 +346,14 @@ impl<'a> Parser<'a> {
                 }
                 None | Some(b')' | b']') => return Err(self.expected("a key or `}`")),
                 Some(_) => {
-                    let key = match self.value(depth + 1)? {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    };
+                    let key = value::map_key(self.value(depth + 1)?);
                     self.skip_ws(depth + 1)?;
                     if matches!(self.peek(), None | Some(b')' | b']' | b'}')) {
-                        return Err(self.expected(&format!("a value for the key `{key}`")));
+                        let shown = super::event_fields::show(
+                            &value::key_of(&key),
+                            super::event_fields::Notation::Edn,
+                        );
+                        return Err(self.expected(&format!("a value for the key `{shown}`")));
                     }
                     let value = self.value(depth + 1)?;
                     map.insert(key, value);
@@ -508,8 +512,8 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A character literal at `\`: a one-character string.
-    fn character(&mut self) -> Result<String, ParseError> {
+    /// A character literal at `\`.
+    fn character(&mut self) -> Result<char, ParseError> {
         let at = self.mark();
         self.pos += 1;
         let Some(first) = self.peek() else {
@@ -523,13 +527,13 @@ impl<'a> Parser<'a> {
                 self.line += 1;
                 self.line_start = self.pos;
             }
-            return Ok((first as char).to_string());
+            return Ok(first as char);
         }
         let token = self.token();
         let text = self.utf8(token, at)?;
         let mut chars = text.chars();
         if let (Some(c), None) = (chars.next(), chars.clone().next()) {
-            return Ok(c.to_string());
+            return Ok(c);
         }
         let named = match text {
             "newline" => Some('\n'),
@@ -541,7 +545,7 @@ impl<'a> Parser<'a> {
             _ => None,
         };
         if let Some(c) = named {
-            return Ok(c.to_string());
+            return Ok(c);
         }
         if let Some(hex) = text.strip_prefix('u') {
             if let Some(c) = u32::from_str_radix(hex, 16)
@@ -549,13 +553,14 @@ impl<'a> Parser<'a> {
                 .filter(|_| hex.len() == 4)
                 .and_then(char::from_u32)
             {
-                return Ok(c.to_string());
+                return Ok(c);
             }
         }
         Err(self.error_at(at, format!("unknown character literal `\\{text}`")))
     }
 
-    /// A number: integer (optional `N`), float (optional `M`) or ratio.
+    /// A number: integer (optional `N`), float, big decimal (`M`) or ratio,
+    /// in [`value`]'s canonical form.
     fn number(&mut self) -> Result<Value, ParseError> {
         if let Some(i) = self.small_integer() {
             return Ok(Value::from(i));
@@ -564,35 +569,25 @@ impl<'a> Parser<'a> {
         let token = self.token();
         let text = std::str::from_utf8(token).unwrap_or("");
         let bad = || format!("invalid number `{}`", String::from_utf8_lossy(token));
-        if let Some(digits) = text.strip_suffix('N') {
-            return integer(digits).ok_or_else(|| self.error_at(at, bad()));
-        }
-        if let Some(v) = integer(text) {
-            return Ok(v);
-        }
-        if let Some((n, d)) = text.split_once('/') {
-            let n: Option<f64> = n.parse().ok().filter(|_| is_int_text(n));
-            let d: Option<f64> = d.parse().ok().filter(|_| is_int_text(d));
-            if let (Some(n), Some(d)) = (n, d) {
-                if let Some(x) = Number::from_f64(n / d) {
-                    return Ok(Value::Number(x));
-                }
-            }
-            return Err(self.error_at(at, bad()));
-        }
-        let float = text.strip_suffix('M').unwrap_or(text);
-        let valid = float
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
-        match float
-            .parse::<f64>()
-            .ok()
-            .filter(|_| valid)
-            .and_then(Number::from_f64)
-        {
-            Some(x) => Ok(Value::Number(x)),
-            None => Err(self.error_at(at, bad())),
-        }
+        let parsed = if let Some(digits) = text.strip_suffix('N') {
+            value::integer(digits)
+        } else if let Some(v) = value::integer(text) {
+            Some(v)
+        } else if let Some((n, d)) = text.split_once('/') {
+            value::ratio(n, d)
+        } else if let Some(decimal) = text.strip_suffix('M') {
+            value::decimal(decimal)
+        } else {
+            let valid = text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+            text.parse::<f64>()
+                .ok()
+                .filter(|_| valid)
+                .and_then(Number::from_f64)
+                .map(Value::Number)
+        };
+        parsed.ok_or_else(|| self.error_at(at, bad()))
     }
 
     /// Fast path for the common integer: optional `-`, up to 18 digits, then
@@ -622,28 +617,6 @@ impl<'a> Parser<'a> {
         self.pos = i;
         Some(if negative { -n } else { n })
     }
-}
-
-/// Whether `s` is an optionally signed run of digits.
-fn is_int_text(s: &str) -> bool {
-    let d = s.strip_prefix(['+', '-']).unwrap_or(s);
-    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// An integer literal as a value: i64 or u64 when it fits, else the string
-/// of its digits. `None` when `s` is not an integer.
-fn integer(s: &str) -> Option<Value> {
-    if !is_int_text(s) {
-        return None;
-    }
-    let s = s.strip_prefix('+').unwrap_or(s);
-    if let Ok(i) = s.parse::<i64>() {
-        return Some(Value::from(i));
-    }
-    if let Ok(u) = s.parse::<u64>() {
-        return Some(Value::from(u));
-    }
-    Some(Value::String(s.to_string()))
 }
 
 /// Describes the start of `rest` for an error message.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::{generate_kv, GenOptions};
-use crate::history::{write_edn, write_jsonl};
+use crate::history::{write_edn, write_jsonl, Format, Header, Value};
 
 /// The format `gen-history` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,6 +46,16 @@ pub struct GenHistoryArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The header of a generated history: the kv model, every key starting as
+/// `""`, a nil read meaning absent (docs/history-format.md, "The header").
+pub fn header() -> Header {
+    Header {
+        model: Some("kv".to_string()),
+        init: Some(Value::String(String::new())),
+        nil_read: Some("absent".to_string()),
+    }
+}
+
 /// Runs `gen-history`: exit code 0 when the history was written, 3 on bad
 /// options or an I/O error (DESIGN.md, "Conventions").
 pub fn run(args: &GenHistoryArgs) -> ExitCode {
@@ -75,11 +85,17 @@ pub fn run(args: &GenHistoryArgs) -> ExitCode {
         None => ("<stdout>".to_string(), Box::new(io::stdout().lock())),
     };
     let mut w = BufWriter::with_capacity(1 << 20, sink);
-    let written = match args.format {
-        OutputFormat::Jsonl => write_jsonl(&mut w, &history),
-        OutputFormat::Edn => write_edn(&mut w, &history),
-    }
-    .and_then(|()| w.flush());
+    let format = match args.format {
+        OutputFormat::Jsonl => Format::Jsonl,
+        OutputFormat::Edn => Format::Edn,
+    };
+    let written = w
+        .write_all(header().line(format).as_bytes())
+        .and_then(|()| match args.format {
+            OutputFormat::Jsonl => write_jsonl(&mut w, &history),
+            OutputFormat::Edn => write_edn(&mut w, &history),
+        })
+        .and_then(|()| w.flush());
     match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

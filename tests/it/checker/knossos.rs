@@ -63,7 +63,7 @@ fn knossos_cas_register_bad_histories_are_invalid() {
 fn knossos_multi_register_and_mutex_verdicts() {
     let multi = files("multi-register/good");
     assert_eq!(multi.len(), 1);
-    let init = json!({"x": 0, "y": 0});
+    let init = synod::history::parse_edn_value("{:x 0 :y 0}").unwrap();
     assert_eq!(
         verdict(&multi[0], ModelKind::MultiRegister, Some(&init)),
         Verdict::Valid

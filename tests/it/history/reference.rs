@@ -213,7 +213,8 @@ fn multi_register_txn_values_are_lists_of_micro_ops() {
     .unwrap();
     let first = &h.events[0];
     assert_eq!(first.f, "txn");
-    assert_eq!(first.value, serde_json::json!([["read", "x", null]]));
+    // Keywords in their canonical form (docs/history-format.md).
+    assert_eq!(first.value, serde_json::json!([["\0:read", "\0:x", null]]));
     // The file opens with a comment line: the first map starts on line 2.
     assert_eq!(first.line, 2);
     assert_eq!(first.time, Some(7686455705));
