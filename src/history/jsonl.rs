@@ -86,7 +86,12 @@ fn needs_rewrite(text: &[u8]) -> bool {
 /// starts with NUL. The line is then parsed again, [`rewrite`]n.
 fn suspect(v: &Value) -> bool {
     match v {
-        Value::Number(n) => n.is_f64() && n.as_f64().is_some_and(|x| x.abs() >= 9.2e18),
+        // serde_json reads the integer `-0` as the double -0.0.
+        Value::Number(n) => {
+            n.is_f64()
+                && n.as_f64()
+                    .is_some_and(|x| x.abs() >= 9.2e18 || (x == 0.0 && x.is_sign_negative()))
+        }
         Value::String(s) => s.starts_with(super::value::TAG),
         Value::Array(items) => items.iter().any(suspect),
         Value::Object(map) => map
@@ -135,6 +140,8 @@ fn rewrite(line: &[u8]) -> Vec<u8> {
                 .and_then(super::value::integer)
                 .filter(Value::is_string);
             match big {
+                // The integer zero written `-0` (JSON's integers are exact).
+                _ if token == b"-0" => out.push(b'0'),
                 Some(Value::String(tagged)) => {
                     out.extend_from_slice(b"\"\\u0000");
                     out.extend_from_slice(&tagged.as_bytes()[1..]);
@@ -156,7 +163,10 @@ fn rewrite(line: &[u8]) -> Vec<u8> {
 pub(crate) fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
     let bytes = text.as_bytes();
     if !needs_rewrite(bytes) {
-        return serde_json::from_str(text);
+        let value: Value = serde_json::from_str(text)?;
+        if !suspect(&value) {
+            return Ok(value);
+        }
     }
     serde_json::from_slice(&rewrite(bytes))
         .map_err(|e| serde_json::from_str::<Value>(text).err().unwrap_or(e))

@@ -163,7 +163,11 @@ pub fn decimal(text: &str) -> Option<Value> {
         return Some(tagged('M', "0"));
     }
     let frac_len = i64::try_from(frac.len()).ok()?;
-    let scale = exponent - frac_len + i64::try_from(digits.len() - trimmed.len()).ok()?;
+    // Java's BigDecimal keeps a 32-bit scale and refuses others; checked
+    // arithmetic keeps an extreme exponent from wrapping into another value.
+    let trailing = i64::try_from(digits.len() - trimmed.len()).ok()?;
+    let scale = exponent.checked_sub(frac_len)?.checked_add(trailing)?;
+    i32::try_from(scale).ok()?;
     let sign = if negative { "-" } else { "" };
     Some(tagged(
         'M',

@@ -598,8 +598,7 @@ impl<S: StateMachine> Replica<S> {
             .as_ref()
             .and_then(|a| a.leader_heard_ticks)
             .is_some_and(|t| self.ticks - t < self.election_timeout_ticks);
-        leader_live
-            && (self.chosen_upto < self.known_chosen_upto || self.snapshot_arriving())
+        leader_live && (self.chosen_upto < self.known_chosen_upto || self.snapshot_arriving())
     }
 
     /// Queues the state machine's own commands (lock expiry) for the log, each

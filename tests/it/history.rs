@@ -7,4 +7,5 @@ mod formats;
 mod generator;
 mod malformed;
 mod reference;
+mod review_values;
 mod values;

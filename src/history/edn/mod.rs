@@ -478,7 +478,7 @@ impl<'a> Parser<'a> {
                         b'b' => out.push(0x08),
                         b'f' => out.push(0x0C),
                         b'u' => {
-                            let c = self.hex4(esc_at)?;
+                            let c = self.unicode_escape(esc_at)?;
                             let mut tmp = [0u8; 4];
                             out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
                         }
@@ -497,8 +497,8 @@ impl<'a> Parser<'a> {
             .map_err(|_| self.error_at(open, "invalid UTF-8 in string".to_string()))
     }
 
-    /// Four hex digits of a `\u` escape (surrogates become U+FFFD).
-    fn hex4(&mut self, at: Mark) -> Result<char, ParseError> {
+    /// Four hex digits of a `\u` escape, as a UTF-16 code unit.
+    fn hex4(&mut self, at: Mark) -> Result<u32, ParseError> {
         let digits = self.buf.get(self.pos..self.pos + 4);
         let code = digits
             .and_then(|d| std::str::from_utf8(d).ok())
@@ -506,10 +506,32 @@ impl<'a> Parser<'a> {
         match code {
             Some(code) => {
                 self.pos += 4;
-                Ok(char::from_u32(code).unwrap_or('\u{FFFD}'))
+                Ok(code)
             }
             None => Err(self.error_at(at, "expected four hex digits after `\\u`".to_string())),
         }
+    }
+
+    /// A string's `\u` escape: a character, or a UTF-16 surrogate pair
+    /// written as two escapes (Java strings are UTF-16). A lone surrogate is
+    /// refused: no Rust string holds it, and mapping every one to U+FFFD
+    /// would make different strings equal.
+    fn unicode_escape(&mut self, at: Mark) -> Result<char, ParseError> {
+        let code = self.hex4(at)?;
+        let lone = || "a lone UTF-16 surrogate in a `\\u` escape".to_string();
+        if !(0xD800..0xDC00).contains(&code) {
+            return char::from_u32(code).ok_or_else(|| self.error_at(at, lone()));
+        }
+        if self.buf.get(self.pos..self.pos + 2) != Some(b"\\u".as_slice()) {
+            return Err(self.error_at(at, lone()));
+        }
+        self.pos += 2;
+        let low = self.hex4(at)?;
+        if !(0xDC00..0xE000).contains(&low) {
+            return Err(self.error_at(at, lone()));
+        }
+        let c = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+        char::from_u32(c).ok_or_else(|| self.error_at(at, lone()))
     }
 
     /// A character literal at `\`.
@@ -584,6 +606,9 @@ impl<'a> Parser<'a> {
             text.parse::<f64>()
                 .ok()
                 .filter(|_| valid)
+                // Clojure's = and hash make -0.0 and 0.0 one value; one form
+                // keeps sets and map keys (ordered by text) equal too.
+                .map(|x| if x == 0.0 { 0.0 } else { x })
                 .and_then(Number::from_f64)
                 .map(Value::Number)
         };

@@ -213,8 +213,10 @@ fn is_new(dir: &Path) -> Result<bool, StorageError> {
     if dir.join(SNAPSHOT_FILE).exists() {
         return Ok(false);
     }
-    for (_, path) in segment_files(dir)? {
-        if file_len(&path)? > SEGMENT_HEADER_BYTES as u64 {
+    // A segment numbered above 1 proves a compaction happened (the
+    // manifest naming it is lost), even if it holds only its header.
+    for (seq, path) in segment_files(dir)? {
+        if seq > 1 || file_len(&path)? > SEGMENT_HEADER_BYTES as u64 {
             return Ok(false);
         }
     }

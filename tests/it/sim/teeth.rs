@@ -61,7 +61,7 @@ fn finds_a_quorum_one_short() {
 
 #[test]
 fn finds_local_reads() {
-    found_within(&["local_reads"], 40);
+    found_within(&["local_reads"], 60);
 }
 
 #[test]
@@ -71,7 +71,7 @@ fn finds_an_amnesiac_that_votes() {
 
 #[test]
 fn finds_a_reused_amnesiac_ballot() {
-    found_within(&["reuse_amnesiac_ballot"], 60);
+    found_within(&["reuse_amnesiac_ballot"], 100);
 }
 
 #[test]

@@ -279,3 +279,27 @@ fn a_torn_unsynced_last_write_is_still_cut() {
         assert_eq!(std::fs::metadata(&path).unwrap().len(), synced_end);
     }
 }
+
+/// Adversarial review (storage, 2026-12-06): after a compaction the live
+/// segment (number 2) may hold only its header; with the manifest lost,
+/// `open` took the directory for new storage, deleted segment 2 as a
+/// leftover and recovered nothing. A segment numbered above 1 proves a
+/// compaction happened: a missing manifest with data, refused.
+#[test]
+fn a_lost_manifest_after_a_compaction_is_refused_by_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut storage, _) = open(dir.path()).unwrap();
+    storage.append(&[rec(1)]).unwrap();
+    storage.sync().unwrap();
+    storage.compact(&[rec(42)]).unwrap();
+    drop(storage);
+    std::fs::remove_file(dir.path().join("snapshot")).unwrap();
+    match open(dir.path()) {
+        Err(StorageError::Corrupt { .. }) => {}
+        Err(other) => panic!("expected corruption, got {other}"),
+        Ok((_, recovered)) => panic!(
+            "the compaction base was lost without an error: recovered {:?}",
+            recovered.records
+        ),
+    }
+}
