@@ -10,8 +10,9 @@
 use std::io::Cursor;
 
 use super::input::Input;
+use crate::history::value::TAG;
 use crate::history::{
-    read_reader_chunked, write_jsonl, Chunking, Format, History, HistoryError, ReadOptions,
+    read_reader_chunked, write_jsonl, Chunking, Format, History, HistoryError, ReadOptions, Value,
 };
 
 /// The event limit under test (kept small: bounded memory per input).
@@ -63,6 +64,18 @@ fn position(e: &HistoryError) -> String {
     }
 }
 
+/// Whether `v` holds a value JSON cannot write as itself (a tagged string
+/// or object key, `synod::history::value`).
+fn holds_tag(v: &Value) -> bool {
+    let tagged = |s: &str| s.starts_with(TAG);
+    match v {
+        Value::String(s) => tagged(s),
+        Value::Array(items) => items.iter().any(holds_tag),
+        Value::Object(map) => map.iter().any(|(k, v)| tagged(k) || holds_tag(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
 /// The body: a byte choosing the format and the tiny chunking, then the
 /// history text.
 pub fn run(data: &[u8]) {
@@ -86,6 +99,11 @@ pub fn run(data: &[u8]) {
                 .unwrap_or_else(|e| panic!("own JSONL does not read back: {e}"));
             assert_eq!(again.events.len(), h.events.len(), "JSONL round trip");
             for (a, b) in again.events.iter().zip(&h.events) {
+                // JSON has no keyword, symbol, set or big decimal: such
+                // values come back as strings (docs/history-format.md).
+                if b.key.iter().chain(std::iter::once(&b.value)).any(holds_tag) {
+                    continue;
+                }
                 let mut a = a.clone();
                 a.line = b.line;
                 assert_eq!(&a, b, "JSONL round trip changed an event");
